@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino'
+import { destination, pino, type Logger } from 'pino'
 
 export type { Logger }
 
@@ -11,7 +11,7 @@ export interface LoggerOptions {
 /** Structured JSON lines, one logger per process, children per component. */
 export function createLogger (name: string, options: LoggerOptions = {}): Logger {
   return pino({ name, level: options.level ?? process.env.RINGSTACK_LOG_LEVEL ?? 'info' },
-    pino.destination({ fd: options.destination ?? 2, sync: false }))
+    destination({ fd: options.destination ?? 2, sync: false }))
 }
 
 /** For tests and libraries used without a process-level logger. */

@@ -21,6 +21,8 @@ export type StorageErrorCode =
   | 'QuorumNotMet'
   /** No replica holds a live copy. */
   | 'NotFound'
+  /** A read range that starts at or past the end of the object. */
+  | 'RangeNotSatisfiable'
   | 'Internal'
 
 export class StorageError extends RingstackError {

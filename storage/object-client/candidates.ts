@@ -1,0 +1,48 @@
+import type { NodePool } from './node-pool.ts'
+import type { Placement, PlacementDevice } from './placement.ts'
+
+/**
+ * The devices to try for one partition, best first: primaries that are not
+ * error-limited, then handoffs in the ring's order, then the error-limited
+ * primaries as a last resort. `take(n)` hands out the first n (a suppressed
+ * primary's slot goes to the next handoff); `next()` yields a replacement
+ * when one of them fails.
+ */
+export class Candidates {
+  readonly partition: number
+  private readonly order: Generator<PlacementDevice>
+
+  constructor (placement: Placement, partition: number, pool: NodePool) {
+    this.partition = partition
+    this.order = orderDevices(placement, partition, pool)
+  }
+
+  take (n: number): PlacementDevice[] {
+    const out: PlacementDevice[] = []
+    while (out.length < n) {
+      const device = this.next()
+      if (device === undefined) break
+      out.push(device)
+    }
+    return out
+  }
+
+  next (): PlacementDevice | undefined {
+    const step = this.order.next()
+    return step.done === true ? undefined : step.value
+  }
+}
+
+function * orderDevices (placement: Placement, partition: number, pool: NodePool): Generator<PlacementDevice> {
+  const primaries = placement.primaries(partition)
+  const suppressed: PlacementDevice[] = []
+  for (const device of primaries) {
+    if (pool.isSuppressed(device)) suppressed.push(device)
+    else yield device
+  }
+  for (const device of placement.handoffs(partition)) {
+    if (pool.isSuppressed(device)) suppressed.push(device)
+    else yield device
+  }
+  yield * suppressed
+}

@@ -1,0 +1,139 @@
+import type { Logger } from 'pino'
+import type { ObjectInfo, ObjectRef } from '../types.ts'
+import { StorageError } from '../errors.ts'
+import type { HybridClock } from '../hlc.ts'
+import { Candidates } from './candidates.ts'
+import type { NodePool } from './node-pool.ts'
+import type { PlacementDevice, PlacementSource } from './placement.ts'
+import { awaitQuorum, withTimeout } from './quorum.ts'
+import { replicatedGet, replicatedHead, type ObjectRead, type ReadJob, type ReadRange } from './replicated-read.ts'
+import { replicatedPut } from './replicated-put.ts'
+
+export interface ObjectClientComponents {
+  placement: PlacementSource
+  pool: NodePool
+  clock: HybridClock
+  logger: Logger
+}
+
+export interface ObjectClientOptions {
+  /** Replicas written per object; the ring's replica count by default 3. */
+  replicas?: number
+  /** R: answers a read waits for; ceil(N/2) by default. */
+  readQuorum?: number
+  /** W: durable copies before a write is acked; N + 1 - R by default. */
+  writeQuorum?: number
+  /** How long one node may take for one step before it counts as down. */
+  nodeTimeoutMs?: number
+  /** Bytes of a body kept to replay into a handoff when a replica fails mid-stream. */
+  replayLimit?: number
+}
+
+export interface PutObjectOptions {
+  size?: number
+  metadata?: Record<string, string>
+  /** Metadata known only once the body is read (an MD5 ETag, trailer checksums). */
+  trailer?: () => Record<string, string> | undefined
+  /** Stamp to write with; a fresh clock tick by default. */
+  timestamp?: bigint
+}
+
+export interface ObjectPath {
+  account: string
+  container: string
+  object: string
+}
+
+/**
+ * The proxy logic: places each object on the ring and reads and writes its
+ * replicas with quorums (R + W > N), so a read after an acked write sees it.
+ * Bodies stream through; nothing is buffered whole.
+ */
+export class ObjectClient {
+  readonly replicas: number
+  readonly readQuorum: number
+  readonly writeQuorum: number
+  private readonly components: ObjectClientComponents
+  private readonly nodeTimeoutMs: number
+  private readonly replayLimit: number
+
+  constructor (components: ObjectClientComponents, options: ObjectClientOptions = {}) {
+    this.components = components
+    this.replicas = options.replicas ?? 3
+    this.readQuorum = options.readQuorum ?? Math.ceil(this.replicas / 2)
+    this.writeQuorum = options.writeQuorum ?? this.replicas + 1 - this.readQuorum
+    if (this.readQuorum + this.writeQuorum <= this.replicas || this.writeQuorum > this.replicas || this.readQuorum < 1) {
+      throw new StorageError('InvalidArgument', `quorums R=${this.readQuorum} W=${this.writeQuorum} do not overlap for N=${this.replicas}`)
+    }
+    this.nodeTimeoutMs = options.nodeTimeoutMs ?? 10_000
+    this.replayLimit = options.replayLimit ?? 8 * 1024 * 1024
+  }
+
+  async put (path: ObjectPath, body: AsyncIterable<Uint8Array>, options: PutObjectOptions = {}): Promise<ObjectInfo> {
+    const timestamp = options.timestamp ?? this.components.clock.tick()
+    const job = this.job(path)
+    return await replicatedPut({
+      ...job,
+      writeQuorum: this.writeQuorum,
+      options: { timestamp, size: options.size, metadata: options.metadata },
+      replayLimit: this.replayLimit
+    }, body, options.trailer)
+  }
+
+  /** Newest live version among R replicas; NotFound when absent or deleted. */
+  async head (path: ObjectPath): Promise<ObjectInfo> {
+    return await replicatedHead(this.job(path))
+  }
+
+  /** Streams the newest live version (or a byte range of it). */
+  async get (path: ObjectPath, range: ReadRange = {}): Promise<ObjectRead> {
+    if ((range.offset !== undefined && range.offset < 0) || (range.length !== undefined && range.length < 0)) {
+      throw new StorageError('InvalidArgument', 'negative range')
+    }
+    return await replicatedGet(this.job(path), range)
+  }
+
+  /** Writes a tombstone to W replicas; reads then answer NotFound. */
+  async delete (path: ObjectPath, timestamp: bigint = this.components.clock.tick()): Promise<ObjectInfo> {
+    const job = this.job(path)
+    const attempt = (device: PlacementDevice): { device: PlacementDevice, promise: Promise<ObjectInfo> } => ({
+      device,
+      promise: withTimeout(this.components.pool.client(device).delete(job.refFor(device), timestamp), this.nodeTimeoutMs, 'replica delete')
+    })
+    const answers = await awaitQuorum(job.candidates.take(this.replicas).map(attempt), {
+      need: this.writeQuorum,
+      replace: () => {
+        const device = job.candidates.next()
+        return device === undefined ? undefined : attempt(device)
+      },
+      onError: (device, error) => {
+        if (error.code === 'Unavailable') this.components.pool.markDown(device)
+      }
+    })
+    return answers[0]!.value
+  }
+
+  private job (path: ObjectPath): ReadJob {
+    validatePath(path)
+    const placement = this.components.placement.current()
+    const partition = placement.partition(path.account, path.container, path.object)
+    const refFor = (device: PlacementDevice): ObjectRef => ({ device: device.device, partition, ...path })
+    return {
+      pool: this.components.pool,
+      candidates: new Candidates(placement, partition, this.components.pool),
+      refFor,
+      replicas: this.replicas,
+      readQuorum: this.readQuorum,
+      nodeTimeoutMs: this.nodeTimeoutMs,
+      logger: this.components.logger
+    }
+  }
+}
+
+function validatePath (path: ObjectPath): void {
+  for (const [part, value] of Object.entries(path)) {
+    if (value === '') throw new StorageError('InvalidArgument', `empty ${part} name`)
+    if (value.includes('\0')) throw new StorageError('InvalidArgument', `${part} name contains NUL`)
+  }
+  if (Buffer.byteLength(path.object) > 1024) throw new StorageError('InvalidArgument', 'object name longer than 1024 bytes')
+}
