@@ -11,6 +11,7 @@ import type { Placement, PlacementDevice } from './placement.ts'
 export class Candidates {
   readonly partition: number
   private readonly order: Generator<PlacementDevice>
+  private readonly given: PlacementDevice[] = []
 
   constructor (placement: Placement, partition: number, pool: NodePool) {
     this.partition = partition
@@ -29,7 +30,20 @@ export class Candidates {
 
   next (): PlacementDevice | undefined {
     const step = this.order.next()
-    return step.done === true ? undefined : step.value
+    if (step.done === true) return undefined
+    this.given.push(step.value)
+    return step.value
+  }
+
+  /** Devices handed out so far, in order. */
+  handedOut (): PlacementDevice[] {
+    return [...this.given]
+  }
+
+  /** Position of a handed-out device in the preference order. */
+  rank (device: PlacementDevice): number {
+    const i = this.given.indexOf(device)
+    return i === -1 ? Number.MAX_SAFE_INTEGER : i
   }
 }
 

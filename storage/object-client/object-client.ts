@@ -69,7 +69,7 @@ export class ObjectClient {
     this.replayLimit = options.replayLimit ?? 8 * 1024 * 1024
   }
 
-  async put (path: ObjectPath, body: AsyncIterable<Uint8Array>, options: PutObjectOptions = {}): Promise<ObjectInfo> {
+  async put (path: ObjectPath, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: PutObjectOptions = {}): Promise<ObjectInfo> {
     const timestamp = options.timestamp ?? this.components.clock.tick()
     const job = this.job(path)
     return await replicatedPut({

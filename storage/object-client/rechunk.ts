@@ -7,7 +7,7 @@ const FLUSH_AT = 512 * 1024
  * Re-cuts a body into chunks of at most MAX_CHUNK, gluing small pieces so
  * each gRPC message carries a useful amount of data.
  */
-export async function * rechunk (body: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+export async function * rechunk (body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Buffer> {
   let pending: Buffer[] = []
   let pendingBytes = 0
   for await (const piece of body) {

@@ -32,7 +32,7 @@ interface Replica {
  * stream (backpressure); one that fails or stalls is dropped and, while the
  * body so far still fits the replay buffer, replaced by the next handoff.
  */
-export async function replicatedPut (job: PutJob, body: AsyncIterable<Uint8Array>,
+export async function replicatedPut (job: PutJob, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   trailer?: () => Record<string, string> | undefined): Promise<ObjectInfo> {
   const replicas: Replica[] = []
   let replay: Buffer[] | undefined = []

@@ -53,8 +53,17 @@ Promise<Array<Answer<T>>> {
   })
 }
 
-function newest<T> (answers: Array<Answer<T>>, infoOf: (value: T) => ObjectInfo): Answer<T> {
-  return answers.reduce((best, a) => infoOf(a.value).timestamp > infoOf(best.value).timestamp ? a : best)
+/**
+ * The newest answer; among equals the one earliest in ring order, so reads
+ * of an object keep going to the same replica.
+ */
+function newest<T> (answers: Array<Answer<T>>, infoOf: (value: T) => ObjectInfo, job: ReadJob): Answer<T> {
+  const rank = (a: Answer<T>): number => job.candidates.rank(a.device)
+  return answers.reduce((best, a) => {
+    const ta = infoOf(a.value).timestamp
+    const tb = infoOf(best.value).timestamp
+    return ta > tb || (ta === tb && rank(a) < rank(best)) ? a : best
+  })
 }
 
 function isLive (info: ObjectInfo): boolean {
@@ -63,7 +72,7 @@ function isLive (info: ObjectInfo): boolean {
 
 export async function replicatedHead (job: ReadJob): Promise<ObjectInfo> {
   const answers = await quorumRead(job, async (device) => await job.pool.client(device).head(job.refFor(device)))
-  const info = newest(answers, (i) => i).value
+  const info = newest(answers, (i) => i, job).value
   if (!isLive(info)) throw new StorageError('NotFound', 'object not found')
   return info
 }
@@ -83,15 +92,17 @@ export async function replicatedGet (job: ReadJob, range: ReadRange): Promise<Ob
     }
     throw error
   }
-  const chosen = newest(answers, (s) => s.info)
+  const chosen = newest(answers, (s) => s.info, job)
   const info = chosen.value.info
   for (const answer of answers) if (answer !== chosen) answer.value.cancel()
   if (!isLive(info)) {
     chosen.value.cancel()
     throw new StorageError('NotFound', 'object not found')
   }
-  // Replicas that reported the same version can take over a failed transfer.
-  const fallbacks = answers.filter((a) => a !== chosen && a.value.info.timestamp === info.timestamp).map((a) => a.device)
+  // Replicas that reported this version take over a failed transfer first,
+  // then the others already asked (a late answer may well have it too).
+  const sameVersion = answers.filter((a) => a !== chosen && a.value.info.timestamp === info.timestamp).map((a) => a.device)
+  const fallbacks = [...sameVersion, ...job.candidates.handedOut().filter((d) => d !== chosen.device && !sameVersion.includes(d))]
   return { info, body: resumableBody(job, chosen, fallbacks, range) }
 }
 

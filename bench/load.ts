@@ -1,0 +1,56 @@
+/** Result of one closed-loop load phase. */
+export interface PhaseResult {
+  name: string
+  ops: number
+  bytes: number
+  errors: number
+  seconds: number
+  latenciesMs: number[]
+}
+
+/**
+ * Runs `op` from `concurrency` workers back to back until `seconds` pass
+ * (a closed loop, like the peer load generator in shared/notes/object).
+ */
+export async function closedLoop (name: string, concurrency: number, seconds: number,
+  op: (worker: number, seq: number) => Promise<number>): Promise<PhaseResult> {
+  const latenciesMs: number[] = []
+  let bytes = 0
+  let errors = 0
+  let seq = 0
+  const started = performance.now()
+  const until = started + seconds * 1000
+  let firstError: unknown
+  await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
+    while (performance.now() < until) {
+      const t0 = performance.now()
+      try {
+        bytes += await op(worker, seq++)
+        latenciesMs.push(performance.now() - t0)
+      } catch (err) {
+        errors++
+        firstError ??= err
+      }
+    }
+  }))
+  if (errors > 0) process.stderr.write(`${name}: ${errors} errors, first: ${String(firstError)}\n`)
+  return { name, ops: latenciesMs.length, bytes, errors, seconds: (performance.now() - started) / 1000, latenciesMs }
+}
+
+function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+}
+
+export function formatTable (results: PhaseResult[]): string {
+  const rows = [['phase', 'ops/s', 'MiB/s', 'p50 ms', 'p99 ms', 'errors']]
+  for (const r of results) {
+    const sorted = [...r.latenciesMs].sort((a, b) => a - b)
+    rows.push([r.name, (r.ops / r.seconds).toFixed(1), (r.bytes / r.seconds / 1048576).toFixed(1),
+      percentile(sorted, 0.5).toFixed(1), percentile(sorted, 0.99).toFixed(1), String(r.errors)])
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)))
+  const line = (row: string[]): string => `| ${row.map((cell, c) => c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)).join(' | ')} |`
+  return [line(rows[0]!), `|${widths.map((w, c) => (c === 0 ? '-' : '') + '-'.repeat(w) + (c === 0 ? '-' : ':')).join('|')}|`,
+    ...rows.slice(1).map(line)].join('\n')
+}

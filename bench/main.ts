@@ -1,0 +1,21 @@
+import { parseArgs } from 'node:util'
+import { objectsBench } from './objects.ts'
+
+const benches: Record<string, (options: { seconds: number }) => Promise<string>> = {
+  objects: objectsBench
+}
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { seconds: { type: 'string', default: '15' } }
+})
+const names = positionals.length > 0 ? positionals : Object.keys(benches)
+for (const name of names) {
+  const bench = benches[name]
+  if (bench === undefined) {
+    process.stderr.write(`unknown bench '${name}' (have: ${Object.keys(benches).join(', ')})\n`)
+    process.exit(2)
+  }
+  process.stdout.write(`## ${name} (${values.seconds} s per phase, ${new Date().toISOString()})\n`)
+  process.stdout.write(await bench({ seconds: Number(values.seconds) }) + '\n')
+}

@@ -1,0 +1,41 @@
+import { EXIT_FAILURE, EXIT_USAGE, processIO, type CommandIO } from './io.ts'
+
+const USAGE = `usage: ringstack <command> [options]
+
+commands:
+  up                 start the all-in-one cluster (storage nodes, ring) and keep it running
+  ring <verb>        build and inspect the placement ring (create, add, remove, set-weight,
+                     rebalance, show, validate)
+  storage            run one storage node from its config file (--config FILE)
+  help               this text
+
+Every command accepts --json for machine-readable output where it prints results.
+Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 bad usage.`
+
+type Command = (argv: string[], io: CommandIO) => Promise<number>
+
+/** Each command loads lazily so `ringstack ring show` does not pay for gRPC. */
+const commands: Record<string, () => Promise<Command>> = {
+  up: async () => (await import('./up.ts')).upCommand,
+  ring: async () => (await import('../ring/index.ts')).ringCommand,
+  storage: async () => (await import('./storage.ts')).storageCommand
+}
+
+export async function main (argv: string[], io: CommandIO = processIO): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.out(USAGE)
+    return name === undefined ? EXIT_USAGE : 0
+  }
+  const load = commands[name]
+  if (load === undefined) {
+    io.err(`ringstack: unknown command '${name}' (try 'ringstack help')`)
+    return EXIT_USAGE
+  }
+  try {
+    return await (await load())(rest, io)
+  } catch (err) {
+    io.err(`ringstack ${name}: ${err instanceof Error ? err.message : String(err)}`)
+    return EXIT_FAILURE
+  }
+}

@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util'
+import { AllInOne } from './all-in-one.ts'
+import { EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts'
+import { createLogger } from '../lib/logger.ts'
+
+const HELP = `usage: ringstack up [--data DIR] [--host ADDR] [--storage-port-base PORT] [--part-power P]
+
+Starts the all-in-one cluster: a ring (built on first start), three storage
+nodes on three data dirs, each a child process, all on ADDR. Prints one line
+starting with 'ringstack ready' once every node answers, then runs until
+SIGINT/SIGTERM. Logs go to DIR/logs/.
+
+  --data DIR               data directory (default ./data, kept across restarts)
+  --host ADDR              address every role binds (default 127.0.0.1)
+  --storage-port-base N    storage nodes listen on N, N+1, N+2 (default 6200;
+                           0 picks free ports on first start)
+  --part-power P           partition power of a new ring (default 10)`
+
+export async function upCommand (argv: string[], io: CommandIO): Promise<number> {
+  let values
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        data: { type: 'string', default: './data' },
+        host: { type: 'string', default: '127.0.0.1' },
+        'storage-port-base': { type: 'string', default: '6200' },
+        'part-power': { type: 'string', default: '10' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    }))
+  } catch (err) {
+    io.err(`ringstack up: ${(err as Error).message}`)
+    return EXIT_USAGE
+  }
+  if (values.help === true) {
+    io.out(HELP)
+    return EXIT_OK
+  }
+  const portBase = Number(values['storage-port-base'])
+  const partPower = Number(values['part-power'])
+  if (!Number.isInteger(portBase) || portBase < 0 || portBase > 65533) {
+    io.err('ringstack up: --storage-port-base must be a port number')
+    return EXIT_USAGE
+  }
+  if (!Number.isInteger(partPower) || partPower < 4 || partPower > 24) {
+    io.err('ringstack up: --part-power must be an integer from 4 to 24')
+    return EXIT_USAGE
+  }
+
+  const cluster = new AllInOne({ dataDir: values.data, host: values.host, storagePortBase: portBase, partPower },
+    { logger: createLogger('ringstack-up') })
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      cluster.stop().then(resolve, resolve)
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
+  try {
+    await cluster.start()
+  } catch (err) {
+    await cluster.stop()
+    throw err
+  }
+  io.out(`ringstack ready ${cluster.describe()}`)
+  await stopped
+  io.out('ringstack stopped')
+  return EXIT_OK
+}

@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+export const BIN = fileURLToPath(new URL('../../bin/ringstack.js', import.meta.url))
+
+/** A free loopback port (the kernel's pick), for roles that must know it up front. */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
+    })
+  })
+}
+
+export interface Spawned {
+  child: ChildProcess
+  /** The first stdout line matching the ready pattern. */
+  match: RegExpMatchArray
+  /** Everything the child wrote to stderr so far (its log), for failure messages. */
+  stderr: () => string
+}
+
+/** Runs `ringstack <args>` and waits for a stdout line matching `ready`. */
+export async function spawnRingstack (args: string[], ready: RegExp, timeoutMs = 30_000): Promise<Spawned> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20_000) })
+  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`ringstack ${args.join(' ')} not ready in ${timeoutMs} ms: ${err}`))
+    }, timeoutMs)
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = line.match(ready)
+      if (m !== null) {
+        clearTimeout(timer)
+        resolve(m)
+      }
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`ringstack ${args.join(' ')} exited (${signal ?? code}) before ready: ${err}`))
+    })
+  })
+  return { child, match, stderr: () => err }
+}
+
+/** Signals a child and waits until it is gone. */
+export async function killAndWait (child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  child.kill(signal)
+  return await exited
+}
