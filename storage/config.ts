@@ -1,0 +1,111 @@
+import { readFile } from 'node:fs/promises'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { RingstackError } from '../lib/errors.ts'
+
+export interface DeviceConfig {
+  /** What ObjectRef.device names; unique within the node. */
+  name: string
+  /** Absolute directory holding the device's objects, index, tmp and quarantine. */
+  path: string
+}
+
+export interface NodeConfig {
+  id: string
+  host: string
+  /** gRPC port; 0 binds an ephemeral one. */
+  port: number
+  /** Prometheus /metrics port; 0 binds an ephemeral one. */
+  metricsPort: number
+  devices: DeviceConfig[]
+  ringPath?: string
+  logLevel: string
+  /** How long stop() lets in-flight calls finish before cutting them. */
+  drainTimeoutMs: number
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'devices', 'ringPath', 'logLevel', 'drainTimeoutMs'])
+const DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+function invalid (where: string, message: string): RingstackError {
+  return new RingstackError('InvalidConfig', `${where}: ${message}`)
+}
+
+/** Reads and validates a node config; relative paths resolve against the file's directory. */
+export async function loadNodeConfig (path: string): Promise<NodeConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw invalid(path, `cannot read config (${(err as Error).message})`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    throw invalid(path, `not valid JSON (${(err as Error).message})`)
+  }
+  return parseNodeConfig(raw, dirname(resolve(path)), path)
+}
+
+export function parseNodeConfig (raw: unknown, baseDir = process.cwd(), where = 'config'): NodeConfig {
+  if (!isRecord(raw)) throw invalid(where, 'must be a JSON object')
+  for (const key of Object.keys(raw)) {
+    if (!KEYS.has(key)) throw invalid(where, `unknown key "${key}"`)
+  }
+  const id = raw.id
+  if (typeof id !== 'string' || id === '') throw invalid(where, '"id" must be a non-empty string')
+  const host = raw.host ?? '127.0.0.1'
+  if (typeof host !== 'string' || host === '') throw invalid(where, '"host" must be a non-empty string')
+  const port = portOf(raw.port, '"port"', where)
+  const metricsPort = portOf(raw.metricsPort ?? 0, '"metricsPort"', where)
+  const logLevel = raw.logLevel ?? 'info'
+  if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel)) {
+    throw invalid(where, `"logLevel" must be one of ${LOG_LEVELS.join(', ')}`)
+  }
+  const drainTimeoutMs = raw.drainTimeoutMs ?? 10_000
+  if (typeof drainTimeoutMs !== 'number' || !Number.isInteger(drainTimeoutMs) || drainTimeoutMs < 0) {
+    throw invalid(where, '"drainTimeoutMs" must be a non-negative integer')
+  }
+  let ringPath: string | undefined
+  if (raw.ringPath !== undefined) {
+    if (typeof raw.ringPath !== 'string' || raw.ringPath === '') throw invalid(where, '"ringPath" must be a non-empty string')
+    ringPath = resolve(baseDir, raw.ringPath)
+  }
+  return { id, host, port, metricsPort, devices: devicesOf(raw.devices, baseDir, where), ringPath, logLevel, drainTimeoutMs }
+}
+
+function devicesOf (raw: unknown, baseDir: string, where: string): DeviceConfig[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw invalid(where, '"devices" must be a non-empty array')
+  const names = new Set<string>()
+  const paths = new Set<string>()
+  return raw.map((device: unknown, i) => {
+    const at = `devices[${i}]`
+    if (!isRecord(device)) throw invalid(where, `${at} must be an object`)
+    for (const key of Object.keys(device)) {
+      if (key !== 'name' && key !== 'path') throw invalid(where, `${at} has unknown key "${key}"`)
+    }
+    const { name, path } = device
+    if (typeof name !== 'string' || !DEVICE_NAME.test(name)) {
+      throw invalid(where, `${at}.name must match ${DEVICE_NAME.source}`)
+    }
+    if (names.has(name)) throw invalid(where, `device name "${name}" appears twice`)
+    names.add(name)
+    if (typeof path !== 'string' || path === '') throw invalid(where, `${at}.path must be a non-empty string`)
+    const absolute = isAbsolute(path) ? path : resolve(baseDir, path)
+    if (paths.has(absolute)) throw invalid(where, `device path "${absolute}" appears twice`)
+    paths.add(absolute)
+    return { name, path: absolute }
+  })
+}
+
+function portOf (value: unknown, what: string, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    throw invalid(where, `${what} must be an integer in 0..65535`)
+  }
+  return value
+}
+
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

@@ -1,0 +1,36 @@
+import * as grpc from '@grpc/grpc-js'
+import * as protoLoader from '@grpc/proto-loader'
+import { fileURLToPath } from 'node:url'
+import type { ProtoGrpcType } from '../proto/gen/storage.ts'
+import type { ObjectStoreDefinition } from '../proto/gen/ringstack/storage/v1/ObjectStore.ts'
+
+/** Largest body chunk one PutObject message may carry, and GetObject sends. */
+export const MAX_CHUNK_BYTES = 1024 * 1024
+
+/**
+ * gRPC's own message limit sits above MAX_CHUNK_BYTES so that an oversized
+ * chunk reaches our handler and gets a clear InvalidArgument instead of a
+ * bare RESOURCE_EXHAUSTED from the transport.
+ */
+export const MAX_MESSAGE_BYTES = 4 * MAX_CHUNK_BYTES
+
+const PROTO_PATH = fileURLToPath(new URL('../proto/storage.proto', import.meta.url))
+
+const LOADER_OPTIONS: protoLoader.Options = { longs: String, enums: String, defaults: true, oneofs: true }
+
+type ObjectStoreConstructor = ProtoGrpcType['ringstack']['storage']['v1']['ObjectStore']
+
+/** Parsed once per process: an immutable definition, and clients are made often. */
+let objectStore: ObjectStoreConstructor | undefined
+
+export function loadObjectStore (): ObjectStoreConstructor {
+  if (objectStore === undefined) {
+    const definition = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS)
+    objectStore = (grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType).ringstack.storage.v1.ObjectStore
+  }
+  return objectStore
+}
+
+export function objectStoreService (): ObjectStoreDefinition {
+  return loadObjectStore().service
+}
