@@ -66,7 +66,7 @@ export async function ringCommand (argv: string[], io: CommandIo, env: NodeJS.Pr
         options: { ...options, 'ring-dir': { type: 'string' }, json: { type: 'boolean' } }
       })
     } catch (err) {
-      throw new UsageError((err as Error).message)
+      throw new UsageError((err as Error).message.split('\n')[0]!)
     }
     const ringDir = (parsed.values['ring-dir'] as string | undefined) ?? env.RINGSTACK_RING_DIR ?? './data/ring'
     return await command.run({

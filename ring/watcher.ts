@@ -46,7 +46,8 @@ export class RingWatcher implements Startable {
   async start (): Promise<void> {
     if (this.ring !== undefined) return
     this.hasher ??= await createHasher()
-    const identity = await this.identity()
+    // Identity first: a write racing the load is then seen again at the next poll.
+    const identity = await this.identity().catch(() => MISSING)
     this.ring = await Ring.load(this.path, { hasher: this.hasher })
     this.seen = identity
     this.logger.info({ path: this.path, version: this.ring.version }, 'ring loaded')
