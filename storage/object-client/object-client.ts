@@ -90,7 +90,18 @@ export class ObjectClient {
     if ((range.offset !== undefined && range.offset < 0) || (range.length !== undefined && range.length < 0)) {
       throw new StorageError('InvalidArgument', 'negative range')
     }
-    return await replicatedGet(this.job(path), range)
+    try {
+      return await replicatedGet(this.job(path), range)
+    } catch (err) {
+      // Nodes refuse a range that starts past the end; say so with the size.
+      if (err instanceof StorageError && err.code === 'InvalidArgument' && range.offset !== undefined) {
+        const info = await this.head(path)
+        if (range.offset >= info.size) {
+          throw new StorageError('RangeNotSatisfiable', `range starts past the end (${info.size} bytes)`, { cause: err })
+        }
+      }
+      throw err
+    }
   }
 
   /** Writes a tombstone to W replicas; reads then answer NotFound. */

@@ -80,18 +80,7 @@ export async function replicatedHead (job: ReadJob): Promise<ObjectInfo> {
 export async function replicatedGet (job: ReadJob, range: ReadRange): Promise<ObjectRead> {
   const ask = async (device: PlacementDevice): Promise<GetStream> =>
     await job.pool.client(device).get(job.refFor(device), range)
-  let answers: Array<Answer<GetStream>>
-  try {
-    answers = await quorumRead(job, ask, (late) => late.value.cancel())
-  } catch (err) {
-    const error = asStorageError(err)
-    // A node refuses a range that starts past the end; say so with the size.
-    if (error.code === 'InvalidArgument' && range.offset !== undefined) {
-      const info = await replicatedHead(job)
-      if (range.offset >= info.size) throw new StorageError('RangeNotSatisfiable', `range starts past the end (${info.size} bytes)`, { cause: error })
-    }
-    throw error
-  }
+  const answers = await quorumRead(job, ask, (late) => late.value.cancel())
   const chosen = newest(answers, (s) => s.info, job)
   const info = chosen.value.info
   for (const answer of answers) if (answer !== chosen) answer.value.cancel()

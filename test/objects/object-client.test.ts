@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'ava'
-import { StorageError } from '../../storage/index.ts'
+import { StorageError, type StorageErrorCode } from '../../storage/index.ts'
 import { TestCluster, bytesOf, collect } from '../helpers/cluster.ts'
 
 let shared: TestCluster
@@ -12,7 +12,7 @@ test.after.always(async () => { await shared?.destroy() })
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 const path = (object: string) => ({ account: 'AUTH_test', container: 'c', object })
 
-async function isStorageError (t: import('ava').ExecutionContext, promise: Promise<unknown>, code: string): Promise<void> {
+async function isStorageError (t: import('ava').ExecutionContext, promise: Promise<unknown>, code: StorageErrorCode): Promise<void> {
   const err = await t.throwsAsync(promise)
   t.true(err instanceof StorageError, `expected a StorageError, got ${String(err)}`)
   t.is((err as StorageError).code, code)
