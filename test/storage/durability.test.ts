@@ -196,10 +196,10 @@ test('a node that is down fails calls fast with Unavailable; deadlines apply', a
   await rejectsWith(t, nobody.head(ref('x')), 'Unavailable')
 })
 
-const MAIN = fileURLToPath(new URL('../../storage/main.ts', import.meta.url))
+const BIN = fileURLToPath(new URL('../../bin/ringstack.js', import.meta.url))
 
 async function runMain (args: string[]): Promise<{ code: number | null, stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, 'storage', ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))

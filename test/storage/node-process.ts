@@ -8,11 +8,11 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { GrpcStorageNodeClient, StorageError, type ObjectRef, type StorageErrorCode } from '../../storage/index.ts'
 
-const MAIN = fileURLToPath(new URL('../../storage/main.ts', import.meta.url))
+const BIN = fileURLToPath(new URL('../../bin/ringstack.js', import.meta.url))
 const READY = /^storage node (\S+) listening on (\S+):(\d+)$/
 
 /**
- * A storage node as a real child process (`node --import tsx storage/main.ts`)
+ * A storage node as a real child process (`ringstack storage --config`)
  * on an ephemeral loopback port, with its own temp data dir.
  */
 export class NodeProcess {
@@ -52,7 +52,7 @@ export class NodeProcess {
 
   /** Spawns the process and waits for its listening line. */
   async launch (timeoutMs = 30_000): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--config', this.configPath], {
+    const child = spawn(process.execPath, [BIN, 'storage', '--config', this.configPath], {
       stdio: ['ignore', 'pipe', 'pipe']
     })
     this.child = child
