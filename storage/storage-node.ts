@@ -4,13 +4,15 @@ import type { Registry } from 'prom-client'
 import xxhash from 'xxhash-wasm'
 import type { Startable } from '../lib/lifecycle.ts'
 import type { Logger } from '../lib/logger.ts'
+import { CallTracker } from './call-tracker.ts'
 import type { NodeConfig } from './config.ts'
 import { Device } from './device.ts'
-import { MetricsServer } from './metrics-server.ts'
+import { ListingService } from './listing-service.ts'
+import { MetricsServer } from '../lib/metrics-server.ts'
 import { NodeMetrics } from './node-metrics.ts'
 import type { Hasher } from './object-file-format.ts'
 import { ObjectService } from './object-service.ts'
-import { MAX_MESSAGE_BYTES, objectStoreService } from './proto.ts'
+import { listingStoreService, MAX_MESSAGE_BYTES, objectStoreService } from './proto.ts'
 
 export interface StorageNodeComponents {
   logger: Logger
@@ -26,13 +28,14 @@ const SERVER_OPTIONS: ChannelOptions = {
 interface Running {
   server: Server
   port: number
-  service: ObjectService
+  calls: CallTracker
   devices: Device[]
   metricsServer: MetricsServer
 }
 
 /**
- * A storage node: its devices, the ObjectStore gRPC service on host:port,
+ * A storage node: its devices, the ObjectStore and ListingStore gRPC
+ * services on host:port,
  * and /metrics. stop() drains: no new calls, in-flight ones get
  * config.drainTimeoutMs to finish, then the rest are cut and the devices
  * are closed cleanly (which spares the next start a reconcile).
@@ -68,9 +71,11 @@ export class StorageNode implements Startable {
     const hasher: Hasher = await xxhash()
     const devices = await this.openDevices(hasher)
     const metrics = new NodeMetrics(this.registry)
-    const service = new ObjectService({ devices: new Map(devices.map((d) => [d.name, d])), logger: this.logger, metrics })
+    const calls = new CallTracker({ logger: this.logger, metrics })
+    const byName = new Map(devices.map((d) => [d.name, d]))
     const server = new Server(SERVER_OPTIONS)
-    server.addService(objectStoreService(), service.handlers())
+    server.addService(objectStoreService(), new ObjectService({ devices: byName, calls, metrics }).handlers())
+    server.addService(listingStoreService(), new ListingService({ devices: byName, calls }).handlers())
     const metricsServer = new MetricsServer(this.config.host, this.config.metricsPort, this.registry, this.logger)
     try {
       const port = await new Promise<number>((resolve, reject) => {
@@ -81,7 +86,7 @@ export class StorageNode implements Startable {
         })
       })
       await metricsServer.start()
-      this.running = { server, port, service, devices, metricsServer }
+      this.running = { server, port, calls, devices, metricsServer }
     } catch (err) {
       server.forceShutdown()
       await metricsServer.stop()
@@ -95,7 +100,7 @@ export class StorageNode implements Startable {
     const running = this.running
     if (running === undefined) return
     this.running = undefined
-    const { server, service, devices, metricsServer } = running
+    const { server, calls, devices, metricsServer } = running
     const timeout = this.config.drainTimeoutMs
     const drained = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeout)
@@ -109,7 +114,7 @@ export class StorageNode implements Startable {
       server.forceShutdown()
     }
     // Cut calls still unwind (a commit under way completes); wait, but not forever.
-    const idle = await Promise.race([service.idle().then(() => true), sleep(timeout, false, { ref: false })])
+    const idle = await Promise.race([calls.idle().then(() => true), sleep(timeout, false, { ref: false })])
     if (!idle) this.logger.warn('handlers still busy; closing devices anyway')
     await metricsServer.stop()
     await Promise.all(devices.map(async (d) => await d.close()))

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
-import type { Startable } from '../lib/lifecycle.ts'
-import type { Logger } from '../lib/logger.ts'
+import type { Startable } from './lifecycle.ts'
+import type { Logger } from './logger.ts'
 
 /** Serves the registry at GET /metrics over plain HTTP for Prometheus to scrape. */
 export class MetricsServer implements Startable {
