@@ -7,6 +7,7 @@ import { reconcileDevice } from './device-recovery.ts'
 import { DirSyncer, fsyncDir } from './dir-syncer.ts'
 import { StorageError } from './errors.ts'
 import { KeyedLock } from './keyed-lock.ts'
+import { ListingStore } from './listing-store.ts'
 import { fileName, type Hasher, type ObjectMeta } from './object-file-format.ts'
 import { ObjectFileReader } from './object-file-reader.ts'
 import { ObjectFileWriter } from './object-file-writer.ts'
@@ -27,6 +28,7 @@ export interface DevicePaths {
   tmp: string
   quarantine: string
   index: string
+  listings: string
 }
 
 function devicePaths (root: string): DevicePaths {
@@ -35,7 +37,8 @@ function devicePaths (root: string): DevicePaths {
     objects: join(root, 'objects'),
     tmp: join(root, 'tmp'),
     quarantine: join(root, 'quarantine'),
-    index: join(root, 'index')
+    index: join(root, 'index'),
+    listings: join(root, 'listings')
   }
 }
 
@@ -60,6 +63,13 @@ export interface DeviceComponents {
 export class Device {
   readonly name: string
   readonly paths: DevicePaths
+  /**
+   * Account and container listings. A DB of their own, not the object
+   * index: the index is a cache that a reconcile rebuilds from the replica
+   * files, while listings are the only copy of what they hold and are synced
+   * on every write.
+   */
+  readonly listings: ListingStore
   private readonly index: ObjectIndex
   private readonly logger: Logger
   private readonly hasher: Hasher
@@ -69,10 +79,12 @@ export class Device {
   private readonly partitionDirs = new Map<number, Promise<string>>()
   private tmpFiles = 0
 
-  private constructor (name: string, paths: DevicePaths, index: ObjectIndex, components: DeviceComponents) {
+  private constructor (name: string, paths: DevicePaths, index: ObjectIndex, listings: ListingStore,
+    components: DeviceComponents) {
     this.name = name
     this.paths = paths
     this.index = index
+    this.listings = listings
     this.logger = components.logger
     this.hasher = components.hasher
   }
@@ -84,7 +96,9 @@ export class Device {
     if (!(await exists(paths.root))) throw new RingstackError('InvalidConfig', `device ${config.name}: ${paths.root} does not exist`)
     await Promise.all([paths.objects, paths.tmp, paths.quarantine].map(async (dir) => await mkdir(dir, { recursive: true })))
     const index = await ObjectIndex.open(paths.index)
+    let listings: ListingStore | undefined
     try {
+      listings = await ListingStore.open(paths.listings)
       const marker = join(paths.root, CLEAN_MARKER)
       if (await exists(marker)) {
         await rm(paths.tmp, { recursive: true, force: true })
@@ -97,10 +111,11 @@ export class Device {
         await reconcileDevice(paths, index, components.hasher, logger)
       }
     } catch (err) {
+      await listings?.close()
       await index.close()
       throw err
     }
-    return new Device(config.name, paths, index, { ...components, logger })
+    return new Device(config.name, paths, index, listings, { ...components, logger })
   }
 
   head (key: ObjectKey): ObjectInfo {
@@ -172,6 +187,7 @@ export class Device {
 
   async close (): Promise<void> {
     await this.dirs.close()
+    await this.listings.close()
     await this.index.syncAndClose()
     await writeFile(join(this.paths.root, CLEAN_MARKER), '')
     await fsyncDir(this.paths.root)

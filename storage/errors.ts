@@ -23,6 +23,8 @@ export type StorageErrorCode =
   | 'NotFound'
   /** A read range that starts at or past the end of the object. */
   | 'RangeNotSatisfiable'
+  /** A listing (container, account) still holds live entries. */
+  | 'NotEmpty'
   | 'Internal'
 
 export class StorageError extends RingstackError {

@@ -9,3 +9,7 @@ export { MAX_OBJECT_NAME_BYTES } from './object-name.ts'
 export type {
   ObjectRef, ObjectInfo, PutOptions, PutStream, GetOptions, GetStream, StorageNodeClient
 } from './types.ts'
+export { MAX_LIST_LIMIT, compareNames } from './listing-order.ts'
+export type {
+  ListingRef, ListingInfo, ListingEntry, ListQuery, ListItem, ListReply, CommonPrefix, ListingNodeClient
+} from './listing-types.ts'

@@ -4,6 +4,7 @@ import type { ObjectStoreClient } from '../proto/gen/ringstack/storage/v1/Object
 import type { PutObjectRequest } from '../proto/gen/ringstack/storage/v1/PutObjectRequest.ts'
 import { StorageError } from './errors.ts'
 import { fromServiceError } from './grpc-status.ts'
+import { GrpcListingNodeClient } from './listing-node-client.ts'
 import { loadObjectStore, MAX_CHUNK_BYTES, MAX_MESSAGE_BYTES } from './proto.ts'
 import type { GetOptions, GetStream, ObjectInfo, ObjectRef, PutOptions, PutStream, StorageNodeClient } from './types.ts'
 
@@ -24,15 +25,17 @@ const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.enable_retries': 0
 }
 
-/** The typed client for one storage node at `host:port`. */
+/** The typed client for one storage node at `host:port`; `listings` shares its channel. */
 export class GrpcStorageNodeClient implements StorageNodeClient {
   readonly address: string
+  readonly listings: GrpcListingNodeClient
   private readonly client: ObjectStoreClient
 
   constructor (address: string, channelOptions: ChannelOptions = {}) {
     this.address = address
     const ObjectStore = loadObjectStore()
     this.client = new ObjectStore(address, credentials.createInsecure(), { ...CHANNEL_OPTIONS, ...channelOptions })
+    this.listings = new GrpcListingNodeClient(address, this.client)
   }
 
   put (ref: ObjectRef, options: PutOptions): PutStream {

@@ -1,14 +1,14 @@
-import type { sendUnaryData, ServerReadableStream, ServerWritableStream } from '@grpc/grpc-js'
-import type { Logger } from '../lib/logger.ts'
+import type { ServerReadableStream, ServerWritableStream } from '@grpc/grpc-js'
 import type { ObjectInfo as ProtoObjectInfo } from '../proto/gen/ringstack/storage/v1/ObjectInfo.ts'
 import type { GetObjectRequest__Output } from '../proto/gen/ringstack/storage/v1/GetObjectRequest.ts'
 import type { GetObjectResponse } from '../proto/gen/ringstack/storage/v1/GetObjectResponse.ts'
 import type { ObjectStoreHandlers } from '../proto/gen/ringstack/storage/v1/ObjectStore.ts'
 import type { PutObjectRequest__Output } from '../proto/gen/ringstack/storage/v1/PutObjectRequest.ts'
+import type { CallTracker } from './call-tracker.ts'
 import type { Device } from './device.ts'
 import { StorageError } from './errors.ts'
 import { toStatus } from './grpc-status.ts'
-import type { Method, NodeMetrics } from './node-metrics.ts'
+import type { NodeMetrics } from './node-metrics.ts'
 import type { ObjectFileWriter } from './object-file-writer.ts'
 import { objectKey, type ObjectKey } from './object-name.ts'
 import { MAX_CHUNK_BYTES } from './proto.ts'
@@ -17,86 +17,43 @@ import type { ObjectInfo } from './types.ts'
 
 export interface ObjectServiceComponents {
   devices: ReadonlyMap<string, Device>
-  logger: Logger
+  calls: CallTracker
   metrics: NodeMetrics
 }
 
-/** Codes that describe the request, not the node: logged at debug only. */
-const CALLER_ERRORS = new Set(['InvalidArgument', 'Conflict', 'VersionMismatch', 'UnknownDevice', 'Unavailable'])
-
-/**
- * The ObjectStore gRPC handlers: protocol checks and stream plumbing on top
- * of the devices. Counts calls in flight so the node can wait for them (disk
- * work included) before closing the devices.
- */
+/** The ObjectStore gRPC handlers: protocol checks and stream plumbing on top of the devices. */
 export class ObjectService {
   private readonly devices: ReadonlyMap<string, Device>
-  private readonly logger: Logger
+  private readonly calls: CallTracker
   private readonly metrics: NodeMetrics
-  private active = 0
-  private idleWaiters: Array<() => void> = []
 
   constructor (components: ObjectServiceComponents) {
     this.devices = components.devices
-    this.logger = components.logger
+    this.calls = components.calls
     this.metrics = components.metrics
   }
 
   handlers (): ObjectStoreHandlers {
     return {
       PutObject: (call, callback) => {
-        this.unary('PutObject', call, callback, async () => await this.put(call))
+        this.calls.unary('PutObject', call, callback, async () => toProto(await this.put(call)))
       },
       HeadObject: (call, callback) => {
-        this.unary('HeadObject', call, callback, async () => {
+        this.calls.unary('HeadObject', call, callback, () => {
           const key = objectKey(call.request)
-          return this.device(key).head(key)
+          return toProto(this.device(key).head(key))
         })
       },
       DeleteObject: (call, callback) => {
-        this.unary('DeleteObject', call, callback, async () => {
+        this.calls.unary('DeleteObject', call, callback, async () => {
           const key = objectKey(call.request.ref)
-          return await this.device(key).delete(key, writeTimestamp(call.request.timestamp))
+          return toProto(await this.device(key).delete(key, writeTimestamp(call.request.timestamp)))
         })
       },
       GetObject: (call) => {
-        void this.track('GetObject', call, async () => await this.get(call), (error) => {
+        void this.calls.track('GetObject', call, async () => await this.get(call), (error) => {
           call.emit('error', toStatus(error))
         })
-      }
-    }
-  }
-
-  /** Resolves once no call is being handled. */
-  async idle (): Promise<void> {
-    if (this.active === 0) return
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
-  }
-
-  private unary (method: Method, call: { cancelled: boolean }, callback: sendUnaryData<ProtoObjectInfo>,
-    work: () => Promise<ObjectInfo>): void {
-    void this.track(method, call, async () => callback(null, toProto(await work())), (error) => {
-      callback(toStatus(error))
-    })
-  }
-
-  private async track (method: Method, call: { cancelled: boolean }, work: () => Promise<void>,
-    fail: (error: StorageError) => void): Promise<void> {
-    this.active++
-    const done = this.metrics.begin(method)
-    try {
-      await work()
-      done('ok')
-    } catch (err) {
-      const error = asStorageError(err, call.cancelled)
-      done(error.code)
-      if (CALLER_ERRORS.has(error.code)) this.logger.debug({ method, code: error.code, err: error.message }, 'call refused')
-      else this.logger.error({ method, code: error.code, err }, 'call failed')
-      fail(error)
-    } finally {
-      if (--this.active === 0) {
-        for (const wake of this.idleWaiters) wake()
-        this.idleWaiters = []
       }
     }
   }
@@ -226,13 +183,6 @@ class StreamSender {
   async ready (): Promise<void> {
     await this.inFlight
   }
-}
-
-/** Any thrown value as the StorageError the client will see. */
-function asStorageError (err: unknown, cancelled: boolean): StorageError {
-  if (err instanceof StorageError) return err
-  if (cancelled) return new StorageError('Unavailable', 'call cancelled by the client', { cause: err })
-  return new StorageError('Internal', 'internal error', { cause: err })
 }
 
 function toProto (info: ObjectInfo): ProtoObjectInfo {

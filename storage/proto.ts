@@ -1,7 +1,9 @@
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import { fileURLToPath } from 'node:url'
+import type { ProtoGrpcType as ListingProto } from '../proto/gen/listing.ts'
 import type { ProtoGrpcType } from '../proto/gen/storage.ts'
+import type { ListingStoreDefinition } from '../proto/gen/ringstack/storage/v1/ListingStore.ts'
 import type { ObjectStoreDefinition } from '../proto/gen/ringstack/storage/v1/ObjectStore.ts'
 
 /** Largest body chunk one PutObject message may carry, and GetObject sends. */
@@ -15,13 +17,16 @@ export const MAX_CHUNK_BYTES = 1024 * 1024
 export const MAX_MESSAGE_BYTES = 4 * MAX_CHUNK_BYTES
 
 const PROTO_PATH = fileURLToPath(new URL('../proto/storage.proto', import.meta.url))
+const LISTING_PROTO_PATH = fileURLToPath(new URL('../proto/listing.proto', import.meta.url))
 
 const LOADER_OPTIONS: protoLoader.Options = { longs: String, enums: String, defaults: true, oneofs: true }
 
 type ObjectStoreConstructor = ProtoGrpcType['ringstack']['storage']['v1']['ObjectStore']
+type ListingStoreConstructor = ListingProto['ringstack']['storage']['v1']['ListingStore']
 
-/** Parsed once per process: an immutable definition, and clients are made often. */
+/** Parsed once per process: immutable definitions, and clients are made often. */
 let objectStore: ObjectStoreConstructor | undefined
+let listingStore: ListingStoreConstructor | undefined
 
 export function loadObjectStore (): ObjectStoreConstructor {
   if (objectStore === undefined) {
@@ -33,4 +38,16 @@ export function loadObjectStore (): ObjectStoreConstructor {
 
 export function objectStoreService (): ObjectStoreDefinition {
   return loadObjectStore().service
+}
+
+export function loadListingStore (): ListingStoreConstructor {
+  if (listingStore === undefined) {
+    const definition = protoLoader.loadSync(LISTING_PROTO_PATH, LOADER_OPTIONS)
+    listingStore = (grpc.loadPackageDefinition(definition) as unknown as ListingProto).ringstack.storage.v1.ListingStore
+  }
+  return listingStore
+}
+
+export function listingStoreService (): ListingStoreDefinition {
+  return loadListingStore().service
 }

@@ -1,3 +1,5 @@
+import type { ListingNodeClient } from './listing-types.ts'
+
 /** Names one object replica on one device of a storage node. */
 export interface ObjectRef {
   device: string
@@ -56,9 +58,11 @@ export interface GetStream {
   cancel (): void
 }
 
-/** What the object client needs from one storage node. */
+/** What the object and listing clients need from one storage node. */
 export interface StorageNodeClient {
   readonly address: string
+  /** The node's ListingStore calls. */
+  readonly listings: ListingNodeClient
   put (ref: ObjectRef, options: PutOptions): PutStream
   get (ref: ObjectRef, options?: GetOptions): Promise<GetStream>
   head (ref: ObjectRef, options?: { deadline?: number }): Promise<ObjectInfo>

@@ -2,3 +2,5 @@ export { ObjectClient, type ObjectClientComponents, type ObjectClientOptions, ty
 export { NodePool, type NodeClientFactory } from './node-pool.ts'
 export type { Placement, PlacementDevice, PlacementSource } from './placement.ts'
 export type { ObjectRead, ReadRange } from './replicated-read.ts'
+export { Candidates } from './candidates.ts'
+export { awaitQuorum, withTimeout, asStorageError, type Attempt, type Answer } from './quorum.ts'
