@@ -5,10 +5,12 @@ import { checkListingNames, checkName } from '../listing-layout.ts'
 import { MAX_LIST_LIMIT, newerEntry } from '../listing-order.ts'
 import type { ListingEntry, ListingInfo, ListingRef } from '../listing-types.ts'
 import { MAX_CONTAINER_BYTES, MAX_OBJECT_NAME_BYTES } from '../object-name.ts'
+import { checkMetadata } from '../request-checks.ts'
 import { Candidates, type Answer, type NodePool, type PlacementDevice, type PlacementSource } from '../object-client/index.ts'
 import { AccountUpdater } from './account-updater.ts'
 import { readReplicas, writeReplicas, type ListingJob } from './listing-job.ts'
 import { mergedList, type MergedPage } from './merged-list.ts'
+import { UpdateBatcher } from './update-batcher.ts'
 
 export interface ListingClientComponents {
   placement: PlacementSource
@@ -116,6 +118,7 @@ export class ListingClient {
   private readonly components: ListingClientComponents
   private readonly nodeTimeoutMs: number
   private readonly accounts: AccountUpdater
+  private readonly updates: UpdateBatcher
 
   constructor (components: ListingClientComponents, options: ListingClientOptions = {}) {
     this.components = components
@@ -131,6 +134,10 @@ export class ListingClient {
       stats: async (account, container) => await this.containerStats(account, container),
       logger: components.logger
     }, { statsDelayMs: options.statsDelayMs ?? 1_000, retryMs: options.retryMs ?? 5_000 })
+    this.updates = new UpdateBatcher(async (account, container, entries) => {
+      await writeReplicas(this.job(account, container), async (node, ref, deadline) =>
+        await node.updateEntries(ref, entries, { deadline }))
+    }, UPDATE_BATCH)
   }
 
   /**
@@ -212,13 +219,15 @@ export class ListingClient {
     await this.updateObjects(account, container, [update])
   }
 
-  /** updateObject for many names of one container (a multi-delete), in batches of 1000. */
+  /**
+   * updateObject for many names of one container (a multi-delete).
+   * Concurrent updates of one container travel together (UpdateBatcher).
+   */
   async updateObjects (account: string, container: string, updates: ObjectUpdate[]): Promise<void> {
+    checkListingNames(account, container)
     const entries = updates.map(objectEntry)
     for (let at = 0; at < entries.length; at += UPDATE_BATCH) {
-      const batch = entries.slice(at, at + UPDATE_BATCH)
-      await writeReplicas(this.job(account, container), async (node, ref, deadline) =>
-        await node.updateEntries(ref, batch, { deadline }))
+      await this.updates.add(account, container, entries.slice(at, at + UPDATE_BATCH))
     }
     this.accounts.statsChanged(account, container)
   }
@@ -364,6 +373,7 @@ function containerEntry (container: string, timestamp: bigint, deleted: boolean)
 function objectEntry (update: ObjectUpdate): ListingEntry {
   checkName(update.name, 'object', MAX_OBJECT_NAME_BYTES)
   if (update.timestamp <= 0n) throw new StorageError('InvalidArgument', 'timestamp must be positive')
+  checkMetadata(update.metadata ?? {})
   const deleted = update.deleted ?? false
   return {
     name: update.name,
