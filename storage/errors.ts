@@ -21,6 +21,8 @@ export type StorageErrorCode =
   | 'QuorumNotMet'
   /** No replica holds a live copy. */
   | 'NotFound'
+  /** The container an object operation names does not exist. */
+  | 'NoSuchContainer'
   /** A read range that starts at or past the end of the object. */
   | 'RangeNotSatisfiable'
   /** A listing (container, account) still holds live entries. */

@@ -17,6 +17,7 @@ const STATUS_OF: Record<StorageErrorCode, Status> = {
   VersionMismatch: Status.FAILED_PRECONDITION,
   Corrupt: Status.DATA_LOSS,
   NotFound: Status.NOT_FOUND,
+  NoSuchContainer: Status.NOT_FOUND,
   NotEmpty: Status.FAILED_PRECONDITION,
   UnknownDevice: Status.NOT_FOUND,
   Unavailable: Status.UNAVAILABLE,

@@ -13,3 +13,12 @@ export { MAX_LIST_LIMIT, compareNames } from './listing-order.ts'
 export type {
   ListingRef, ListingInfo, ListingEntry, ListQuery, ListItem, ListReply, CommonPrefix, ListingNodeClient
 } from './listing-types.ts'
+export { Namespace, type NamespaceComponents, type NamespaceOptions } from './namespace.ts'
+export {
+  ObjectClient, NodePool, type ObjectClientComponents, type ObjectClientOptions, type ObjectPath, type PutObjectOptions,
+  type ObjectRead, type ReadRange, type Placement, type PlacementSource
+} from './object-client/index.ts'
+export {
+  ListingClient, type ListingClientComponents, type ListingClientOptions, type ContainerInfo, type ObjectListing,
+  type ContainerListing, type ListOptions, type ListPage
+} from './listing-client/index.ts'
