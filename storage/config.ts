@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises'
-import { dirname, isAbsolute, resolve } from 'node:path'
-import { RingstackError } from '../lib/errors.ts'
+import { isAbsolute, resolve } from 'node:path'
+import { invalidConfig, isRecord, logLevelOf, onlyKeys, portOf, readConfigFile } from '../lib/config-file.ts'
 
 export interface DeviceConfig {
   /** What ObjectRef.device names; unique within the node. */
@@ -23,46 +22,27 @@ export interface NodeConfig {
   drainTimeoutMs: number
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'devices', 'ringPath', 'logLevel', 'drainTimeoutMs'])
 const DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
-function invalid (where: string, message: string): RingstackError {
-  return new RingstackError('InvalidConfig', `${where}: ${message}`)
-}
+const invalid = invalidConfig
 
 /** Reads and validates a node config; relative paths resolve against the file's directory. */
 export async function loadNodeConfig (path: string): Promise<NodeConfig> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    throw invalid(path, `cannot read config (${(err as Error).message})`)
-  }
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (err) {
-    throw invalid(path, `not valid JSON (${(err as Error).message})`)
-  }
-  return parseNodeConfig(raw, dirname(resolve(path)), path)
+  const { raw, baseDir } = await readConfigFile(path)
+  return parseNodeConfig(raw, baseDir, path)
 }
 
 export function parseNodeConfig (raw: unknown, baseDir = process.cwd(), where = 'config'): NodeConfig {
   if (!isRecord(raw)) throw invalid(where, 'must be a JSON object')
-  for (const key of Object.keys(raw)) {
-    if (!KEYS.has(key)) throw invalid(where, `unknown key "${key}"`)
-  }
+  onlyKeys(raw, KEYS, where)
   const id = raw.id
   if (typeof id !== 'string' || id === '') throw invalid(where, '"id" must be a non-empty string')
   const host = raw.host ?? '127.0.0.1'
   if (typeof host !== 'string' || host === '') throw invalid(where, '"host" must be a non-empty string')
   const port = portOf(raw.port, '"port"', where)
   const metricsPort = portOf(raw.metricsPort ?? 0, '"metricsPort"', where)
-  const logLevel = raw.logLevel ?? 'info'
-  if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel)) {
-    throw invalid(where, `"logLevel" must be one of ${LOG_LEVELS.join(', ')}`)
-  }
+  const logLevel = logLevelOf(raw.logLevel, where)
   const drainTimeoutMs = raw.drainTimeoutMs ?? 10_000
   if (typeof drainTimeoutMs !== 'number' || !Number.isInteger(drainTimeoutMs) || drainTimeoutMs < 0) {
     throw invalid(where, '"drainTimeoutMs" must be a non-negative integer')
@@ -97,15 +77,4 @@ function devicesOf (raw: unknown, baseDir: string, where: string): DeviceConfig[
     paths.add(absolute)
     return { name, path: absolute }
   })
-}
-
-function portOf (value: unknown, what: string, where: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
-    throw invalid(where, `${what} must be an integer in 0..65535`)
-  }
-  return value
-}
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
