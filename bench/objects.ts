@@ -20,7 +20,7 @@ export interface ObjectBenchOptions {
  */
 export async function objectsBench (options: ObjectBenchOptions): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-bench-'))
-  const cluster = new AllInOne({ dataDir: dir, host: '127.0.0.1', storagePortBase: 0, partPower: 10 }, { logger: silentLogger() })
+  const cluster = new AllInOne({ dataDir: dir, host: '127.0.0.1', httpPort: 0, storagePortBase: 0, partPower: 10 }, { logger: silentLogger() })
   const pool = new NodePool((address) => new GrpcStorageNodeClient(address))
   try {
     await cluster.start()

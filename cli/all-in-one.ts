@@ -6,11 +6,14 @@ import type { Logger } from '../lib/logger.ts'
 import type { Startable } from '../lib/lifecycle.ts'
 import { buildRing, type Ring } from '../ring/index.ts'
 import { GrpcStorageNodeClient } from '../storage/index.ts'
+import { ensureBootstrapCredentials, type BootstrapCredentials } from '../gateway/index.ts'
 import { SupervisedProcess } from './supervised-process.ts'
 
 export interface AllInOneConfig {
   dataDir: string
   host: string
+  /** S3 (and later every HTTP API); 0 binds an ephemeral port. */
+  httpPort: number
   /** First storage node port; 0 picks free ports when the ring is first built. */
   storagePortBase: number
   partPower: number
@@ -23,7 +26,7 @@ const BIN = fileURLToPath(new URL('../bin/ringstack.js', import.meta.url))
 /**
  * The one-machine cluster behind `ringstack up`: three storage nodes, each
  * its own process with its own data dir and zone, on a ring built on first
- * start and reused afterwards. Every role runs from a config file, exactly
+ * start and reused afterwards, and a gateway in front of them. Every role runs from a config file, exactly
  * as it would on its own host.
  */
 export class AllInOne implements Startable {
@@ -32,6 +35,9 @@ export class AllInOne implements Startable {
   private readonly children: SupervisedProcess[] = []
   private ring: Ring | undefined
   private readonly ringPath: string
+  private gateway: SupervisedProcess | undefined
+  /** Set when this start created the bootstrap S3 key pair (it is shown once). */
+  newCredentials: BootstrapCredentials | undefined
 
   constructor (config: AllInOneConfig, components: { logger: Logger }) {
     this.config = { ...config, dataDir: resolve(config.dataDir) }
@@ -71,6 +77,34 @@ export class AllInOne implements Startable {
     }
     await Promise.all(this.children.map(async (child) => await child.start()))
     await Promise.all(nodes.map(async (device) => await probe(`${device.host}:${device.port}`, device.device)))
+    await this.startGateway()
+  }
+
+  /** The gateway starts last: it needs the ring and answering nodes. */
+  private async startGateway (): Promise<void> {
+    const { dataDir, host } = this.config
+    const credentialsPath = join(dataDir, 's3-credentials.json')
+    const { credentials, created } = await ensureBootstrapCredentials(credentialsPath)
+    if (created) this.newCredentials = credentials
+    const configPath = join(dataDir, 'gateway.json')
+    await writeFile(configPath, JSON.stringify({
+      id: 'gateway1', host, port: this.config.httpPort, metricsPort: 0, ringPath: this.ringPath, credentialsPath
+    }, null, 2) + '\n')
+    this.gateway = new SupervisedProcess({
+      name: 'gateway1',
+      command: process.execPath,
+      args: [BIN, 'gateway', '--config', configPath],
+      ready: /^gateway \S+ listening on (\S+)$/,
+      logFile: join(dataDir, 'logs', 'gateway1.log'),
+      logger: this.logger
+    })
+    this.children.push(this.gateway)
+    await this.gateway.start()
+  }
+
+  /** The S3 endpoint, once started. */
+  get httpEndpoint (): string {
+    return `http://${this.gateway?.readyMatch?.[1] ?? ''}`
   }
 
   async stop (): Promise<void> {
@@ -80,7 +114,7 @@ export class AllInOne implements Startable {
 
   describe (): string {
     const nodes = (this.ring?.devices ?? []).filter((d) => d !== undefined).map((d) => `${d.host}:${d.port}`)
-    return `storage=${nodes.join(',')} ring=${this.ringPath} data=${this.config.dataDir}`
+    return `http=${this.httpEndpoint} storage=${nodes.join(',')} ring=${this.ringPath} data=${this.config.dataDir}`
   }
 
   /** Ports for a ring about to be built; an existing ring keeps its own. */

@@ -1,12 +1,14 @@
 import { EXIT_FAILURE, EXIT_USAGE, processIO, type CommandIO } from './io.ts'
+import { roleCommand } from './role.ts'
 
 const USAGE = `usage: ringstack <command> [options]
 
 commands:
-  up                 start the all-in-one cluster (storage nodes, ring) and keep it running
+  up                 start the all-in-one cluster (ring, storage nodes, gateway) and keep it running
   ring <verb>        build and inspect the placement ring (create, add, remove, set-weight,
                      rebalance, show, validate)
   storage            run one storage node from its config file (--config FILE)
+  gateway            run one gateway (S3 API) from its config file (--config FILE)
   help               this text
 
 Every command accepts --json for machine-readable output where it prints results.
@@ -18,7 +20,10 @@ type Command = (argv: string[], io: CommandIO) => Promise<number>
 const commands: Record<string, () => Promise<Command>> = {
   up: async () => (await import('./up.ts')).upCommand,
   ring: async () => (await import('../ring/index.ts')).ringCommand,
-  storage: async () => (await import('./storage.ts')).storageCommand
+  storage: async () => roleCommand('storage', 'storage node', (await import('../storage/index.ts')).runStorageNode,
+    'storage node <id> listening on <host>:<port>'),
+  gateway: async () => roleCommand('gateway', 'gateway', (await import('../gateway/index.ts')).runGateway,
+    'gateway <id> listening on <host>:<port>')
 }
 
 export async function main (argv: string[], io: CommandIO = processIO): Promise<number> {

@@ -28,6 +28,8 @@ export class SupervisedProcess implements Startable {
   private stopping = false
   private restarts = 0
   private restartTimer: NodeJS.Timeout | undefined
+  /** The ready line's match from the latest start, e.g. to learn a bound port. */
+  readyMatch: RegExpMatchArray | undefined
 
   constructor (options: SupervisedProcessOptions) {
     this.options = options
@@ -73,7 +75,9 @@ export class SupervisedProcess implements Startable {
       const lines = createInterface({ input: child.stdout! })
       lines.on('line', (line) => {
         this.log?.write(`${line}\n`)
-        if (ready.test(line)) {
+        const match = line.match(ready)
+        if (match !== null) {
+          this.readyMatch = match
           clearTimeout(timer)
           resolve()
         }

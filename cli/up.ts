@@ -3,15 +3,19 @@ import { AllInOne } from './all-in-one.ts'
 import { EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts'
 import { createLogger } from '../lib/logger.ts'
 
-const HELP = `usage: ringstack up [--data DIR] [--host ADDR] [--storage-port-base PORT] [--part-power P]
+const HELP = `usage: ringstack up [--data DIR] [--host ADDR] [--http-port N] [--storage-port-base N] [--part-power P]
 
 Starts the all-in-one cluster: a ring (built on first start), three storage
-nodes on three data dirs, each a child process, all on ADDR. Prints one line
+nodes on three data dirs and a gateway serving S3, each a child process, all
+on ADDR. On first start an S3 key pair is taken from RINGSTACK_S3_ACCESS_KEY /
+RINGSTACK_S3_SECRET_KEY, or generated, stored in DIR/s3-credentials.json and
+printed. Prints one line
 starting with 'ringstack ready' once every node answers, then runs until
 SIGINT/SIGTERM. Logs go to DIR/logs/.
 
   --data DIR               data directory (default ./data, kept across restarts)
   --host ADDR              address every role binds (default 127.0.0.1)
+  --http-port N            S3 endpoint port (default 8080; 0 picks a free one)
   --storage-port-base N    storage nodes listen on N, N+1, N+2 (default 6200;
                            0 picks free ports on first start)
   --part-power P           partition power of a new ring (default 10)`
@@ -24,6 +28,7 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
       options: {
         data: { type: 'string', default: './data' },
         host: { type: 'string', default: '127.0.0.1' },
+        'http-port': { type: 'string', default: '8080' },
         'storage-port-base': { type: 'string', default: '6200' },
         'part-power': { type: 'string', default: '10' },
         help: { type: 'boolean', short: 'h' }
@@ -39,6 +44,11 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
   }
   const portBase = Number(values['storage-port-base'])
   const partPower = Number(values['part-power'])
+  const httpPort = Number(values['http-port'])
+  if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) {
+    io.err('ringstack up: --http-port must be a port number')
+    return EXIT_USAGE
+  }
   if (!Number.isInteger(portBase) || portBase < 0 || portBase > 65533) {
     io.err('ringstack up: --storage-port-base must be a port number')
     return EXIT_USAGE
@@ -48,7 +58,7 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
     return EXIT_USAGE
   }
 
-  const cluster = new AllInOne({ dataDir: values.data, host: values.host, storagePortBase: portBase, partPower },
+  const cluster = new AllInOne({ dataDir: values.data, host: values.host, httpPort, storagePortBase: portBase, partPower },
     { logger: createLogger('ringstack-up') })
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -64,6 +74,12 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
   } catch (err) {
     await cluster.stop()
     throw err
+  }
+  const created = cluster.newCredentials
+  if (created !== undefined) {
+    io.out(`S3 credentials (shown once; kept in ${values.data}/s3-credentials.json):`)
+    io.out(`  access key: ${created.accessKeyId}`)
+    io.out(`  secret key: ${created.secretAccessKey}`)
   }
   io.out(`ringstack ready ${cluster.describe()}`)
   await stopped

@@ -1,5 +1,6 @@
 import { createLogger } from '../lib/logger.ts'
 import { createRegistry } from '../lib/metrics.ts'
+import { runUntilSignal } from '../lib/run-until-signal.ts'
 import { loadNodeConfig } from './config.ts'
 import { StorageNode } from './storage-node.ts'
 
@@ -15,13 +16,6 @@ export async function runStorageNode (configPath: string): Promise<void> {
     logger,
     metrics: createRegistry({ role: 'storage', node: config.id }, true)
   })
-  const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
-  await node.start()
-  process.stdout.write(`storage node ${config.id} listening on ${node.address}\n`)
-  const signal = await signalled
-  logger.info({ signal }, 'stopping')
-  await node.stop()
+  await runUntilSignal(async () => await node.start(), async () => await node.stop(),
+    () => `storage node ${config.id} listening on ${node.address}`, logger)
 }

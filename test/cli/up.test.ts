@@ -10,16 +10,16 @@ import { NodePool, ObjectClient } from '../../storage/object-client/index.ts'
 import { bytesOf, collect } from '../helpers/cluster.ts'
 import { killAndWait, spawnRingstack } from '../helpers/processes.ts'
 
-const READY = /^ringstack ready storage=(\S+) ring=(\S+) data=(\S+)/
+const READY = /^ringstack ready http=(\S+) storage=(\S+) ring=(\S+) data=(\S+)/
 
 test.serial('ringstack up: ready line, serves objects, stops cleanly on SIGINT, keeps data across restarts', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-up-'))
   t.teardown(async () => await rm(dir, { recursive: true, force: true }))
-  const up = async () => await spawnRingstack(['up', '--data', dir, '--storage-port-base', '0'], READY, 60_000)
+  const up = async () => await spawnRingstack(['up', '--data', dir, '--http-port', '0', '--storage-port-base', '0'], READY, 60_000)
 
   let cluster = await up()
   t.teardown(async () => { await killAndWait(cluster.child) })
-  const [, storage, ringPath] = cluster.match
+  const [, , storage, ringPath] = cluster.match
   t.is(storage!.split(',').length, 3, 'three storage nodes')
   t.is(ringPath, join(dir, 'ring', 'object.ring.gz'))
   t.truthy(JSON.parse(await readFile(join(dir, 'node1.json'), 'utf8')).devices, 'each node runs from its own config file')
@@ -33,7 +33,7 @@ test.serial('ringstack up: ready line, serves objects, stops cleanly on SIGINT, 
 
   t.is(await killAndWait(cluster.child, 'SIGINT'), 0, 'Ctrl-C stops everything and exits 0')
   cluster = await up()
-  t.is(cluster.match[1], storage, 'the same nodes come back on the same ports')
+  t.is(cluster.match[2], storage, 'the same nodes come back on the same ports')
   const read = await client.get({ account: 'AUTH_a', container: 'c', object: 'kept' })
   t.deepEqual(await collect(read.body), body, 'data kept across restarts')
   t.is(await killAndWait(cluster.child, 'SIGTERM'), 0)

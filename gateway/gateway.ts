@@ -1,0 +1,74 @@
+import type { AddressInfo } from 'node:net'
+import { fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Startable } from '../lib/lifecycle.ts'
+import type { Logger } from '../lib/logger.ts'
+import { MetricsServer } from '../lib/metrics-server.ts'
+import type { Registry } from '../lib/metrics.ts'
+import { registerS3Api, type S3ApiComponents, type S3ApiOptions } from './s3/s3-api.ts'
+
+export interface GatewayConfig extends S3ApiOptions {
+  host: string
+  /** HTTP APIs; 0 binds an ephemeral port. */
+  port: number
+  metricsPort: number
+}
+
+export interface GatewayComponents extends S3ApiComponents {
+  logger: Logger
+  metrics: Registry
+}
+
+/**
+ * The stateless front door: HTTP APIs on one port (S3 today), Prometheus
+ * metrics on another, so no bucket name can shadow an operator endpoint.
+ */
+export class Gateway implements Startable {
+  private readonly config: GatewayConfig
+  private readonly components: GatewayComponents
+  private app: FastifyInstance | undefined
+  private readonly metricsServer: MetricsServer
+
+  constructor (config: GatewayConfig, components: GatewayComponents) {
+    this.config = config
+    this.components = components
+    this.metricsServer = new MetricsServer(config.host, config.metricsPort, components.metrics, components.logger)
+  }
+
+  get port (): number {
+    return (this.app?.server.address() as AddressInfo | null)?.port ?? 0
+  }
+
+  get address (): string {
+    return `${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${this.port}`
+  }
+
+  get metricsPort (): number {
+    return this.metricsServer.port
+  }
+
+  async start (): Promise<void> {
+    const app = fastify({
+      loggerInstance: this.components.logger as FastifyBaseLogger,
+      disableRequestLogging: true,
+      exposeHeadRoutes: false,
+      // Object keys are arbitrary bytes; S3 routing parses the raw URL itself.
+      routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 8192 },
+      return503OnClosing: true,
+      forceCloseConnections: 'idle'
+    })
+    // Bodies are streamed by the handlers, never parsed or buffered by fastify.
+    app.removeAllContentTypeParsers()
+    app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
+    registerS3Api(app, this.components, this.config)
+    await app.listen({ host: this.config.host, port: this.config.port })
+    this.app = app
+    await this.metricsServer.start()
+    this.components.logger.info({ address: this.address }, 'gateway listening')
+  }
+
+  async stop (): Promise<void> {
+    await this.app?.close()
+    this.app = undefined
+    await this.metricsServer.stop()
+  }
+}

@@ -1,0 +1,5 @@
+export { Gateway, type GatewayComponents, type GatewayConfig } from './gateway.ts'
+export { runGateway } from './main.ts'
+export { loadGatewayConfig, type GatewayFileConfig } from './config.ts'
+export { ensureBootstrapCredentials, readBootstrapCredentials, type BootstrapCredentials } from './bootstrap-credentials.ts'
+export { MemoryCredentialStore, type CredentialStore } from './s3/auth/index.ts'

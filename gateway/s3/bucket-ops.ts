@@ -1,0 +1,101 @@
+import { stampToMillis } from '../../storage/index.ts'
+import { validateBucketName } from './bucket-names.ts'
+import { S3Error } from './errors.ts'
+import { segmentsContainer, uploadsContainer } from './multipart-manifest.ts'
+import { readDocument } from './request-body.ts'
+import type { S3Context } from './s3-api.ts'
+import { opt, parseXml, xmlDocument, xmlTextDocument, type XmlElement } from './xml.ts'
+
+export function bucketOf (ctx: S3Context): string {
+  return ctx.target.bucket!
+}
+
+export function owner (ctx: S3Context): XmlElement {
+  return ['Owner', [['ID', ctx.auth.principal], ['DisplayName', ctx.auth.principal]]]
+}
+
+export function sendXml (ctx: S3Context, root: string, children: XmlElement[]): void {
+  ctx.reply.type('application/xml').send(xmlDocument(root, children))
+}
+
+export async function listBuckets (ctx: S3Context): Promise<void> {
+  const q = ctx.target.query
+  const prefix = q.get('prefix') ?? undefined
+  const maxBuckets = q.has('max-buckets') ? Number(q.get('max-buckets')) : undefined
+  if (maxBuckets !== undefined && (!Number.isInteger(maxBuckets) || maxBuckets < 1 || maxBuckets > 10000)) {
+    throw new S3Error('InvalidArgument', 'max-buckets must be an integer from 1 to 10000')
+  }
+  const buckets: XmlElement[] = []
+  let marker = q.get('continuation-token') ?? undefined
+  let truncated = false
+  for (;;) {
+    const page = await ctx.namespace.listContainers(ctx.account, { prefix, marker, limit: Math.min(1000, maxBuckets ?? 1000) })
+    for (const entry of page.entries) {
+      // Multipart parts live in hidden companion containers; they are not buckets.
+      if (entry.name.includes('+')) continue
+      buckets.push(['Bucket', [['Name', entry.name], ['CreationDate', entry.createdAt.toISOString()]]])
+    }
+    marker = page.nextMarker
+    if (!page.truncated) break
+    if (maxBuckets !== undefined && buckets.length >= maxBuckets) {
+      truncated = true
+      break
+    }
+  }
+  sendXml(ctx, 'ListAllMyBucketsResult', [
+    owner(ctx),
+    ['Buckets', buckets],
+    ...opt('ContinuationToken', truncated ? marker : undefined),
+    ...opt('Prefix', prefix)
+  ])
+}
+
+export async function createBucket (ctx: S3Context): Promise<void> {
+  const bucket = bucketOf(ctx)
+  validateBucketName(bucket)
+  const body = await readDocument(ctx)
+  if (body.trim() !== '') {
+    const config = parseXml(body, 'CreateBucketConfiguration')
+    const location = config.LocationConstraint
+    if (location !== undefined && typeof location !== 'string') throw new S3Error('MalformedXML')
+  }
+  const { created } = await ctx.namespace.createContainer(ctx.account, bucket, { 'created-by': ctx.auth.principal })
+  if (!created) throw new S3Error('BucketAlreadyOwnedByYou', undefined, { details: { BucketName: bucket } })
+  ctx.reply.header('location', `/${bucket}`).send()
+}
+
+export async function headBucket (ctx: S3Context): Promise<void> {
+  await ctx.namespace.headContainer(ctx.account, bucketOf(ctx))
+  ctx.reply.header('x-amz-bucket-region', ctx.region).send()
+}
+
+export async function deleteBucket (ctx: S3Context): Promise<void> {
+  const bucket = bucketOf(ctx)
+  await ctx.namespace.headContainer(ctx.account, bucket)
+  const uploads = await ctx.namespace.listings.listObjects(ctx.account, uploadsContainer(bucket), { limit: 1 }).catch(() => undefined)
+  if (uploads !== undefined && uploads.entries.length > 0) {
+    throw new S3Error('BucketNotEmpty', 'The bucket has multipart uploads in progress; abort them first')
+  }
+  await ctx.namespace.deleteContainer(ctx.account, bucket)
+  // Companion containers hold nothing once no upload is in progress.
+  for (const companion of [uploadsContainer(bucket), segmentsContainer(bucket)]) {
+    await ctx.namespace.deleteContainer(ctx.account, companion).catch(() => {})
+  }
+  ctx.reply.code(204).send()
+}
+
+export async function getBucketLocation (ctx: S3Context): Promise<void> {
+  await ctx.namespace.headContainer(ctx.account, bucketOf(ctx))
+  // us-east-1 is reported as an empty constraint, as S3 does.
+  ctx.reply.type('application/xml').send(xmlTextDocument('LocationConstraint', ctx.region === 'us-east-1' ? '' : ctx.region))
+}
+
+export async function getBucketVersioning (ctx: S3Context): Promise<void> {
+  await ctx.namespace.headContainer(ctx.account, bucketOf(ctx))
+  sendXml(ctx, 'VersioningConfiguration', [])
+}
+
+/** When a write happened, from its HLC stamp. */
+export function lastModifiedOf (timestamp: bigint): Date {
+  return new Date(stampToMillis(timestamp))
+}

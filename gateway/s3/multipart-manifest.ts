@@ -1,0 +1,100 @@
+import type { Logger } from '../../lib/logger.ts'
+import { StorageError, type Namespace, type ObjectInfo, type ObjectPath } from '../../storage/index.ts'
+import { S3Error } from './errors.ts'
+
+/**
+ * A completed multipart upload is stored as a small manifest object at the
+ * key, listing its parts, which stay where they were uploaded (objects in
+ * the bucket's `+segments` container). Reads stream the parts in order;
+ * deleting or overwriting the key removes them.
+ */
+export interface ManifestPart {
+  /** Part number as uploaded. */
+  n: number
+  size: number
+  etag: string
+}
+
+export const MANIFEST_KEY = 'multipart-upload'
+export const MANIFEST_SIZE_KEY = 'multipart-size'
+
+export function segmentsContainer (bucket: string): string {
+  return `${bucket}+segments`
+}
+
+export function uploadsContainer (bucket: string): string {
+  return `${bucket}+uploads`
+}
+
+export function partObjectName (uploadId: string, partNumber: number): string {
+  return `${uploadId}/${String(partNumber).padStart(5, '0')}`
+}
+
+export function isManifest (info: ObjectInfo): boolean {
+  return info.metadata[MANIFEST_KEY] !== undefined
+}
+
+export function manifestSize (info: ObjectInfo): number {
+  return Number(info.metadata[MANIFEST_SIZE_KEY])
+}
+
+async function readManifest (namespace: Namespace, path: ObjectPath): Promise<{ uploadId: string, parts: ManifestPart[] }> {
+  const read = await namespace.getObject(path)
+  const chunks: Buffer[] = []
+  for await (const chunk of read.body) chunks.push(chunk)
+  const uploadId = read.info.metadata[MANIFEST_KEY]
+  if (uploadId === undefined) throw new S3Error('InternalError', 'the object changed while it was read')
+  return { uploadId, parts: JSON.parse(Buffer.concat(chunks).toString('utf8')) as ManifestPart[] }
+}
+
+/** Streams [offset, offset + length) of a multipart object from its parts. */
+export async function manifestBody (namespace: Namespace, path: ObjectPath, info: ObjectInfo, offset: number, length: number):
+Promise<AsyncGenerator<Buffer>> {
+  const { uploadId, parts } = await readManifest(namespace, path)
+  if (uploadId !== info.metadata[MANIFEST_KEY]) throw new S3Error('InternalError', 'the object changed while it was read')
+  const container = segmentsContainer(path.container)
+  return (async function * () {
+    let partStart = 0
+    const end = offset + length
+    for (const part of parts) {
+      const partEnd = partStart + part.size
+      if (partEnd > offset && partStart < end) {
+        const from = Math.max(offset, partStart) - partStart
+        const to = Math.min(end, partEnd) - partStart
+        const read = await namespace.getObject({ ...path, container, object: partObjectName(uploadId, part.n) }, { offset: from, length: to - from })
+        yield * read.body
+      }
+      partStart = partEnd
+      if (partStart >= end) break
+    }
+  })()
+}
+
+/** Removes the parts a (now replaced or deleted) manifest pointed to. */
+export async function removeManifestParts (namespace: Namespace, path: ObjectPath, info: ObjectInfo, logger: Logger): Promise<void> {
+  const uploadId = info.metadata[MANIFEST_KEY]!
+  await removeParts(namespace, { ...path, container: segmentsContainer(path.container) }, uploadId, () => true, logger)
+}
+
+/** Deletes the parts of an upload that `doomed` selects (by part number). */
+export async function removeParts (namespace: Namespace, segments: ObjectPath, uploadId: string, doomed: (n: number) => boolean,
+  logger: Logger): Promise<void> {
+  let marker: string | undefined
+  for (;;) {
+    const page = await namespace.listObjects(segments.account, segments.container, { prefix: `${uploadId}/`, marker, limit: 1000 })
+    const names = page.entries.map((e) => e.name).filter((name) => doomed(Number(name.slice(uploadId.length + 1))))
+    for (let i = 0; i < names.length; i += 16) {
+      await Promise.all(names.slice(i, i + 16).map(async (object) => {
+        try {
+          await namespace.deleteObject({ ...segments, object })
+        } catch (err) {
+          // A part left behind is garbage, not damage; the upload itself is done.
+          if (!(err instanceof StorageError)) throw err
+          logger.warn({ object, err: err.message }, 'multipart part not removed')
+        }
+      }))
+    }
+    if (!page.truncated) break
+    marker = page.nextMarker
+  }
+}

@@ -1,0 +1,266 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { StorageError, type ObjectPath } from '../../storage/index.ts'
+import { createPayloadStream } from './auth/index.ts'
+import { bucketOf, lastModifiedOf, owner, sendXml } from './bucket-ops.ts'
+import { checkReadConditions } from './conditions.ts'
+import { S3Error } from './errors.ts'
+import {
+  isManifest, MANIFEST_KEY, MANIFEST_SIZE_KEY, partObjectName, removeManifestParts, removeParts, segmentsContainer, uploadsContainer,
+  type ManifestPart
+} from './multipart-manifest.ts'
+import { metadataFromHeaders } from './object-metadata.ts'
+import { copySourcePath, objectPath, trailerMetadata } from './object-ops.ts'
+import { openObject } from './object-reader.ts'
+import { parseRange } from './range.ts'
+import { readDocument } from './request-body.ts'
+import type { S3Context } from './s3-api.ts'
+import { opt, parseXml, type XmlElement } from './xml.ts'
+
+const MAX_PART_BYTES = 5 * 1024 ** 3
+const MIN_PART_BYTES = 5 * 1024 * 1024
+const MAX_PARTS = 10000
+/** Separates key and upload id in the name of an upload record; sorts below every printable byte. */
+const SEP = '\u0001'
+
+function uploadRecord (ctx: S3Context, key: string, uploadId: string): ObjectPath {
+  return { account: ctx.account, container: uploadsContainer(bucketOf(ctx)), object: `${key}${SEP}${uploadId}` }
+}
+
+function segments (ctx: S3Context, object = ''): ObjectPath {
+  return { account: ctx.account, container: segmentsContainer(bucketOf(ctx)), object }
+}
+
+function uploadIdOf (ctx: S3Context): string {
+  const id = ctx.target.query.get('uploadId') ?? ''
+  if (!/^[0-9a-f]{32}$/.test(id)) throw new S3Error('NoSuchUpload', undefined, { details: { UploadId: id } })
+  return id
+}
+
+/** The upload's record (its future object metadata); NoSuchUpload when it is gone. */
+async function requireUpload (ctx: S3Context, key: string, uploadId: string): Promise<Record<string, string>> {
+  try {
+    return (await ctx.namespace.headObject(uploadRecord(ctx, key, uploadId))).metadata
+  } catch (err) {
+    if (err instanceof StorageError && (err.code === 'NotFound' || err.code === 'NoSuchContainer')) {
+      // Say NoSuchBucket when it is the bucket that is missing.
+      await ctx.namespace.headContainer(ctx.account, bucketOf(ctx))
+      throw new S3Error('NoSuchUpload', undefined, { details: { UploadId: uploadId } })
+    }
+    throw err
+  }
+}
+
+function partNumberOf (ctx: S3Context): number {
+  const n = Number(ctx.target.query.get('partNumber'))
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
+    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PARTS}, inclusive`, { details: { ArgumentName: 'partNumber' } })
+  }
+  return n
+}
+
+export async function createMultipartUpload (ctx: S3Context): Promise<void> {
+  const path = objectPath(ctx)
+  await ctx.namespace.headContainer(ctx.account, path.container)
+  const metadata = metadataFromHeaders(ctx.request.headers)
+  const algorithm = ctx.request.headers['x-amz-checksum-algorithm']
+  if (typeof algorithm === 'string') metadata['checksum-algorithm'] = algorithm.toLowerCase()
+  for (const container of [uploadsContainer(path.container), segmentsContainer(path.container)]) {
+    await ctx.namespace.createContainer(ctx.account, container)
+  }
+  const uploadId = randomBytes(16).toString('hex')
+  await ctx.namespace.putObject(uploadRecord(ctx, path.object, uploadId), [], { size: 0, metadata: { ...metadata, initiator: ctx.auth.principal } })
+  if (typeof algorithm === 'string') ctx.reply.header('x-amz-checksum-algorithm', algorithm)
+  sendXml(ctx, 'InitiateMultipartUploadResult', [['Bucket', path.container], ['Key', path.object], ['UploadId', uploadId]])
+}
+
+export async function uploadPart (ctx: S3Context): Promise<void> {
+  const path = objectPath(ctx)
+  const uploadId = uploadIdOf(ctx)
+  const partNumber = partNumberOf(ctx)
+  await requireUpload(ctx, path.object, uploadId)
+  const payload = createPayloadStream(ctx.request.raw, ctx.auth, ctx.request.headers, { maxBytes: MAX_PART_BYTES })
+  if (payload.expectedBytes === undefined) throw new S3Error('MissingContentLength')
+  const info = await ctx.namespace.putObject(segments(ctx, partObjectName(uploadId, partNumber)), payload.body, {
+    size: payload.expectedBytes,
+    trailer: () => trailerMetadata(payload.result())
+  })
+  const checksum = payload.result().checksum
+  if (checksum !== undefined) ctx.reply.header(`x-amz-checksum-${checksum.algorithm}`, checksum.value)
+  ctx.reply.header('etag', `"${info.metadata.etag}"`).send()
+}
+
+export async function uploadPartCopy (ctx: S3Context): Promise<void> {
+  const path = objectPath(ctx)
+  const uploadId = uploadIdOf(ctx)
+  const partNumber = partNumberOf(ctx)
+  await requireUpload(ctx, path.object, uploadId)
+  const rangeHeader = ctx.request.headers['x-amz-copy-source-range']
+  const range = parseRange(typeof rangeHeader === 'string' ? rangeHeader : undefined)
+  if (rangeHeader !== undefined && (range === undefined || range.kind !== 'from' || range.end === undefined)) {
+    throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+      { details: { ArgumentName: 'x-amz-copy-source-range' } })
+  }
+  const opened = await openObject(ctx.namespace, copySourcePath(ctx), range, true)
+  try {
+    checkReadConditions(ctx.request.headers, { etag: opened.info.metadata.etag ?? '', lastModified: lastModifiedOf(opened.info.timestamp) }, 'x-amz-copy-source-')
+  } catch (err) {
+    opened.cancel()
+    throw err
+  }
+  const md5 = createHash('md5')
+  const info = await ctx.namespace.putObject(segments(ctx, partObjectName(uploadId, partNumber)), tap(opened.body, md5), {
+    size: opened.length,
+    trailer: () => ({ etag: md5.digest('hex') })
+  })
+  sendXml(ctx, 'CopyPartResult', [['LastModified', lastModifiedOf(info.timestamp).toISOString()], ['ETag', `"${info.metadata.etag}"`]])
+}
+
+async function * tap (body: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    hash.update(chunk)
+    yield chunk
+  }
+}
+
+/** The parts named in a CompleteMultipartUpload document, checked for order. */
+function requestedParts (text: string): Array<{ n: number, etag: string }> {
+  const doc = parseXml(text, 'CompleteMultipartUpload')
+  const parts = doc.Part
+  if (!Array.isArray(parts) || parts.length === 0) throw new S3Error('MalformedXML')
+  const out = parts.map((p: unknown) => {
+    const part = typeof p === 'object' && p !== null ? p as Record<string, unknown> : {}
+    const n = Number(part.PartNumber)
+    if (!Number.isInteger(n) || typeof part.ETag !== 'string') throw new S3Error('MalformedXML')
+    return { n, etag: part.ETag.trim().replace(/^"|"$/g, '') }
+  })
+  for (let i = 1; i < out.length; i++) if (out[i]!.n <= out[i - 1]!.n) throw new S3Error('InvalidPartOrder')
+  return out
+}
+
+export async function completeMultipartUpload (ctx: S3Context): Promise<void> {
+  const path = objectPath(ctx)
+  const uploadId = uploadIdOf(ctx)
+  const record = await requireUpload(ctx, path.object, uploadId)
+  const wanted = requestedParts(await readDocument(ctx, { required: true }))
+  const uploaded = new Map<number, { size: number, etag: string }>()
+  let marker: string | undefined
+  for (;;) {
+    const page = await ctx.namespace.listObjects(ctx.account, segmentsContainer(path.container), { prefix: `${uploadId}/`, marker, limit: 1000 })
+    for (const e of page.entries) uploaded.set(Number(e.name.slice(uploadId.length + 1)), { size: e.size, etag: e.etag })
+    if (!page.truncated) break
+    marker = page.nextMarker
+  }
+  const parts: ManifestPart[] = wanted.map(({ n, etag }, i) => {
+    const part = uploaded.get(n)
+    if (part === undefined || part.etag !== etag) throw new S3Error('InvalidPart', undefined, { details: { UploadId: uploadId, PartNumber: String(n), ETag: etag } })
+    if (i < wanted.length - 1 && part.size < MIN_PART_BYTES) {
+      throw new S3Error('EntityTooSmall', undefined, { details: { PartNumber: String(n), ProposedSize: String(part.size), MinSizeAllowed: String(MIN_PART_BYTES) } })
+    }
+    return { n, size: part.size, etag }
+  })
+  const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex')}-${parts.length}`
+  const size = parts.reduce((sum, p) => sum + p.size, 0)
+  let previous
+  try {
+    previous = await ctx.namespace.headObject(path)
+  } catch (err) {
+    if (!(err instanceof StorageError && err.code === 'NotFound')) throw err
+  }
+  const metadata: Record<string, string> = { ...record, etag, [MANIFEST_KEY]: uploadId, [MANIFEST_SIZE_KEY]: String(size) }
+  delete metadata.initiator
+  const manifest = Buffer.from(JSON.stringify(parts))
+  const written = await ctx.namespace.objects.put(path, [manifest], { size: manifest.length, metadata })
+  // Listed with the object's size, not the manifest's.
+  await ctx.namespace.listings.updateObject(path.account, path.container, {
+    name: path.object, timestamp: written.timestamp, size, etag, contentType: metadata['content-type'] ?? ''
+  })
+  await ctx.namespace.deleteObject(uploadRecord(ctx, path.object, uploadId))
+  const used = new Set(parts.map((p) => p.n))
+  await removeParts(ctx.namespace, segments(ctx), uploadId, (n) => !used.has(n), ctx.logger)
+  if (previous !== undefined && isManifest(previous) && previous.metadata[MANIFEST_KEY] !== uploadId) {
+    await removeManifestParts(ctx.namespace, path, previous, ctx.logger)
+  }
+  sendXml(ctx, 'CompleteMultipartUploadResult', [
+    ['Location', `/${path.container}/${path.object}`], ['Bucket', path.container], ['Key', path.object], ['ETag', `"${etag}"`]
+  ])
+}
+
+export async function abortMultipartUpload (ctx: S3Context): Promise<void> {
+  const path = objectPath(ctx)
+  const uploadId = uploadIdOf(ctx)
+  await requireUpload(ctx, path.object, uploadId)
+  await ctx.namespace.deleteObject(uploadRecord(ctx, path.object, uploadId))
+  await removeParts(ctx.namespace, segments(ctx), uploadId, () => true, ctx.logger)
+  ctx.reply.code(204).send()
+}
+
+function maxOf (ctx: S3Context, name: string, fallback: number): number {
+  const raw = ctx.target.query.get(name)
+  if (raw === null) return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 0) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer`, { details: { ArgumentName: name } })
+  return Math.min(n, 1000)
+}
+
+export async function listParts (ctx: S3Context): Promise<void> {
+  const path = objectPath(ctx)
+  const uploadId = uploadIdOf(ctx)
+  const record = await requireUpload(ctx, path.object, uploadId)
+  const maxParts = maxOf(ctx, 'max-parts', 1000)
+  const after = Number(ctx.target.query.get('part-number-marker') ?? '0')
+  if (!Number.isInteger(after) || after < 0) throw new S3Error('InvalidArgument', 'part-number-marker must be a non-negative integer')
+  const page = maxParts === 0
+    ? { entries: [], truncated: false }
+    : await ctx.namespace.listObjects(ctx.account, segmentsContainer(path.container), {
+      prefix: `${uploadId}/`, marker: after > 0 ? partObjectName(uploadId, after) : undefined, limit: maxParts
+    })
+  const parts: XmlElement[] = page.entries.map((e) => ['Part', [
+    ['PartNumber', Number(e.name.slice(uploadId.length + 1))], ['LastModified', e.lastModified.toISOString()],
+    ['ETag', `"${e.etag}"`], ['Size', e.size]
+  ]])
+  const last = page.entries.at(-1)
+  sendXml(ctx, 'ListPartsResult', [
+    ['Bucket', path.container], ['Key', path.object], ['UploadId', uploadId],
+    ['PartNumberMarker', after], ...opt('NextPartNumberMarker', last === undefined ? undefined : Number(last.name.slice(uploadId.length + 1))),
+    ['MaxParts', maxParts], ['IsTruncated', page.truncated],
+    ['Initiator', [['ID', record.initiator ?? ''], ['DisplayName', record.initiator ?? '']]], owner(ctx),
+    ['StorageClass', 'STANDARD'], ...parts
+  ])
+}
+
+export async function listMultipartUploads (ctx: S3Context): Promise<void> {
+  const bucket = bucketOf(ctx)
+  await ctx.namespace.headContainer(ctx.account, bucket)
+  const q = ctx.target.query
+  const prefix = q.get('prefix') ?? undefined
+  const delimiter = q.get('delimiter') || undefined
+  const keyMarker = q.get('key-marker') ?? undefined
+  const uploadIdMarker = q.get('upload-id-marker') ?? undefined
+  const maxUploads = maxOf(ctx, 'max-uploads', 1000)
+  const marker = keyMarker === undefined ? undefined : uploadIdMarker === undefined ? `${keyMarker}${SEP}\uffff` : `${keyMarker}${SEP}${uploadIdMarker}`
+  const page = maxUploads === 0
+    ? { entries: [], commonPrefixes: [] as string[], truncated: false }
+    : await ctx.namespace.listings.listObjects(ctx.account, uploadsContainer(bucket), { prefix, delimiter, marker, limit: maxUploads })
+      .catch((err: unknown) => {
+        if (err instanceof StorageError && err.code === 'NotFound') return { entries: [], commonPrefixes: [] as string[], truncated: false }
+        throw err
+      })
+  const uploads: XmlElement[] = page.entries.map((e) => {
+    const cut = e.name.lastIndexOf(SEP)
+    return ['Upload', [
+      ['Key', e.name.slice(0, cut)], ['UploadId', e.name.slice(cut + 1)],
+      ['Initiator', [['ID', ctx.auth.principal], ['DisplayName', ctx.auth.principal]]], owner(ctx),
+      ['StorageClass', 'STANDARD'], ['Initiated', e.lastModified.toISOString()]
+    ]]
+  })
+  const last = page.entries.at(-1)
+  const cut = last?.name.lastIndexOf(SEP) ?? -1
+  sendXml(ctx, 'ListMultipartUploadsResult', [
+    ['Bucket', bucket], ['KeyMarker', keyMarker ?? ''], ['UploadIdMarker', uploadIdMarker ?? ''],
+    ...opt('NextKeyMarker', page.truncated && last !== undefined ? last.name.slice(0, cut) : undefined),
+    ...opt('NextUploadIdMarker', page.truncated && last !== undefined ? last.name.slice(cut + 1) : undefined),
+    ...opt('Prefix', prefix), ...opt('Delimiter', delimiter),
+    ['MaxUploads', maxUploads], ['IsTruncated', page.truncated], ...uploads,
+    ...page.commonPrefixes.map((p): XmlElement => ['CommonPrefixes', [['Prefix', p]]])
+  ])
+}

@@ -1,0 +1,82 @@
+import type { Logger } from '../../lib/logger.ts'
+import { StorageError, type Namespace, type ObjectInfo, type ObjectPath, type ObjectRead } from '../../storage/index.ts'
+import { S3Error } from './errors.ts'
+import { isManifest, manifestBody, manifestSize, removeManifestParts } from './multipart-manifest.ts'
+import { resolveRange, type RequestedRange } from './range.ts'
+
+export interface OpenedObject {
+  info: ObjectInfo
+  /** Bytes `body` yields. */
+  length: number
+  /** The object's full size (a multipart object's, not its manifest's). */
+  size: number
+  /** Set for a satisfied Range request: `bytes a-b/size`. */
+  contentRange?: string
+  body: AsyncGenerator<Buffer>
+  /** Stops the transfer when the body will not be read. */
+  cancel: () => void
+}
+
+async function * nothing (): AsyncGenerator<Buffer> {}
+
+/**
+ * Opens an object for reading, a byte range of it, or (withBody false) just
+ * its metadata. Multipart objects are manifests whose parts are read in
+ * turn. An unsatisfiable range calls `onUnsatisfiable` with the size (for
+ * Content-Range) and throws InvalidRange.
+ */
+export async function openObject (namespace: Namespace, path: ObjectPath, range: RequestedRange | undefined, withBody: boolean,
+  onUnsatisfiable: (size: number) => void = () => {}): Promise<OpenedObject> {
+  const unsatisfiable = (size: number): never => {
+    onUnsatisfiable(size)
+    throw new S3Error('InvalidRange', undefined, { details: { RangeRequested: describe(range), ActualObjectSize: String(size) } })
+  }
+  // A plain object with a from-range can be opened in one round trip; everything else needs the size first.
+  if (withBody && (range === undefined || range.kind === 'from')) {
+    let read: ObjectRead | undefined
+    try {
+      read = await namespace.getObject(path, range === undefined ? {} : { offset: range.start, length: range.end === undefined ? undefined : range.end - range.start + 1 })
+    } catch (err) {
+      // Past the end of a plain object; a multipart manifest is checked against its parts below.
+      if (!(err instanceof StorageError && err.code === 'RangeNotSatisfiable')) throw err
+    }
+    if (read !== undefined && !isManifest(read.info)) {
+      const size = read.info.size
+      if (range === undefined) return { info: read.info, length: size, size, body: read.body, cancel: () => { void read.body.return(undefined) } }
+      const { offset, length } = resolveRange(range, size)!
+      return { info: read.info, length, size, contentRange: `bytes ${offset}-${offset + length - 1}/${size}`, body: read.body, cancel: () => { void read.body.return(undefined) } }
+    }
+    // A manifest (multipart object): start over on its parts.
+    void read?.body.return(undefined)
+  }
+  const info = await namespace.headObject(path)
+  const size = objectSize(info)
+  const span = range === undefined ? { offset: 0, length: size } : resolveRange(range, size) ?? unsatisfiable(size)
+  const contentRange = range === undefined ? undefined : `bytes ${span.offset}-${span.offset + span.length - 1}/${size}`
+  if (!withBody) return { info, length: span.length, size, contentRange, body: nothing(), cancel: () => {} }
+  const body = isManifest(info)
+    ? await manifestBody(namespace, path, info, span.offset, span.length)
+    : (await namespace.getObject(path, { offset: span.offset, length: span.length })).body
+  return { info, length: span.length, size, contentRange, body, cancel: () => { void body.return(undefined) } }
+}
+
+export function objectSize (info: ObjectInfo): number {
+  return isManifest(info) ? manifestSize(info) : info.size
+}
+
+function describe (range: RequestedRange | undefined): string {
+  if (range === undefined) return ''
+  return range.kind === 'suffix' ? `bytes=-${range.length}` : `bytes=${range.start}-${range.end ?? ''}`
+}
+
+/** Deletes an object; a multipart object's parts go with it. Deleting a missing key succeeds, as in S3. */
+export async function removeObject (namespace: Namespace, path: ObjectPath, logger: Logger): Promise<void> {
+  let previous: ObjectInfo | undefined
+  try {
+    previous = await namespace.headObject(path)
+  } catch (err) {
+    if (!(err instanceof StorageError && err.code === 'NotFound')) throw err
+  }
+  await namespace.deleteObject(path)
+  if (previous !== undefined && isManifest(previous)) await removeManifestParts(namespace, path, previous, logger)
+}

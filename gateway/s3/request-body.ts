@@ -1,0 +1,16 @@
+import { createPayloadStream } from './auth/index.ts'
+import { S3Error } from './errors.ts'
+import type { S3Context } from './s3-api.ts'
+
+/** XML request documents (delete lists, part lists) are small; S3 caps them too. */
+const MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+
+/** Reads a small request body through the same signature and checksum checks as object bodies. */
+export async function readDocument (ctx: S3Context, options: { required?: boolean } = {}): Promise<string> {
+  const payload = createPayloadStream(ctx.request.raw, ctx.auth, ctx.request.headers, { maxBytes: MAX_DOCUMENT_BYTES })
+  const parts: Buffer[] = []
+  for await (const part of payload.body) parts.push(part)
+  const text = Buffer.concat(parts).toString('utf8')
+  if (options.required === true && text.trim() === '') throw new S3Error('MissingRequestBodyError')
+  return text
+}

@@ -1,0 +1,56 @@
+import { XMLParser } from 'fast-xml-parser'
+import { S3Error } from './errors.ts'
+
+/** An element: its name and its content (text, children, or nothing). */
+export type XmlElement = [name: string, content?: XmlContent]
+export type XmlContent = string | number | boolean | bigint | XmlElement[] | undefined | null
+
+const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
+
+export function escapeXml (text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
+    // XML 1.0 cannot carry most control characters even escaped; S3 sends them as character references.
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+function renderElement ([name, content]: XmlElement): string {
+  if (content === undefined || content === null) return `<${name}/>`
+  if (Array.isArray(content)) return `<${name}>${content.map(renderElement).join('')}</${name}>`
+  return `<${name}>${escapeXml(String(content))}</${name}>`
+}
+
+/** A whole S3 response document; elements whose content is undefined are left out. */
+export function xmlDocument (root: string, children: XmlElement[], namespace = true): string {
+  const present = children.filter(([, content]) => content !== undefined)
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root}${namespace ? ` xmlns="${S3_NS}"` : ''}>${present.map(renderElement).join('')}</${root}>`
+}
+
+/** A document whose root holds only text (e.g. LocationConstraint). */
+export function xmlTextDocument (root: string, text: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${S3_NS}">${escapeXml(text)}</${root}>`
+}
+
+/** Optional element: included only when `value` is defined. */
+export function opt (name: string, value: XmlContent): XmlElement[] {
+  return value === undefined || value === null ? [] : [[name, value]]
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: false,
+  isArray: (name) => ['Part', 'Object'].includes(name)
+})
+
+/** Parses a request body we expect to be XML; anything else is MalformedXML. */
+export function parseXml (text: string, root: string): Record<string, unknown> {
+  let doc: Record<string, unknown>
+  try {
+    doc = parser.parse(text, true) as Record<string, unknown>
+  } catch {
+    throw new S3Error('MalformedXML')
+  }
+  const body = doc[root]
+  if (typeof body !== 'object' || body === null) throw new S3Error('MalformedXML')
+  return body as Record<string, unknown>
+}
