@@ -141,7 +141,7 @@ export async function completeMultipartUpload (ctx: S3Context): Promise<void> {
   const path = objectPath(ctx)
   const uploadId = uploadIdOf(ctx)
   const record = await requireUpload(ctx, path.object, uploadId)
-  const wanted = requestedParts(await readDocument(ctx, { required: true }))
+  const wanted = requestedParts(await readDocument(ctx, { required: true, headerChecksums: 'object' }))
   const uploaded = new Map<number, { size: number, etag: string }>()
   let marker: string | undefined
   for (;;) {
