@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util'
 import { objectsBench } from './objects.ts'
+import { s3Bench } from './s3.ts'
 
 const benches: Record<string, (options: { seconds: number }) => Promise<string>> = {
-  objects: objectsBench
+  objects: objectsBench,
+  s3: s3Bench
 }
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { seconds: { type: 'string', default: '15' } }
+  options: { seconds: { type: 'string', default: '20' } }
 })
 const names = positionals.length > 0 ? positionals : Object.keys(benches)
 for (const name of names) {

@@ -102,6 +102,10 @@ export class AllInOne implements Startable {
     await this.gateway.start()
   }
 
+  get gatewayPid (): number | undefined {
+    return this.gateway?.pid
+  }
+
   /** The S3 endpoint, once started. */
   get httpEndpoint (): string {
     return `http://${this.gateway?.readyMatch?.[1] ?? ''}`
