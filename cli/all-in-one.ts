@@ -14,6 +14,8 @@ export interface AllInOneConfig {
   host: string
   /** S3 (and later every HTTP API); 0 binds an ephemeral port. */
   httpPort: number
+  /** Serves virtual-host style S3 for `<bucket>.<baseDomain>` as well. */
+  baseDomain?: string
   /** First storage node port; 0 picks free ports when the ring is first built. */
   storagePortBase: number
   partPower: number
@@ -88,7 +90,7 @@ export class AllInOne implements Startable {
     if (created) this.newCredentials = credentials
     const configPath = join(dataDir, 'gateway.json')
     await writeFile(configPath, JSON.stringify({
-      id: 'gateway1', host, port: this.config.httpPort, metricsPort: 0, ringPath: this.ringPath, credentialsPath
+      id: 'gateway1', host, port: this.config.httpPort, metricsPort: 0, ringPath: this.ringPath, credentialsPath, baseDomain: this.config.baseDomain
     }, null, 2) + '\n')
     this.gateway = new SupervisedProcess({
       name: 'gateway1',

@@ -3,7 +3,8 @@ import { AllInOne } from './all-in-one.ts'
 import { EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts'
 import { createLogger } from '../lib/logger.ts'
 
-const HELP = `usage: ringstack up [--data DIR] [--host ADDR] [--http-port N] [--storage-port-base N] [--part-power P]
+const HELP = `usage: ringstack up [--data DIR] [--host ADDR] [--http-port N] [--base-domain DOMAIN]
+                   [--storage-port-base N] [--part-power P]
 
 Starts the all-in-one cluster: a ring (built on first start), three storage
 nodes on three data dirs and a gateway serving S3, each a child process, all
@@ -16,6 +17,8 @@ SIGINT/SIGTERM. Logs go to DIR/logs/.
   --data DIR               data directory (default ./data, kept across restarts)
   --host ADDR              address every role binds (default 127.0.0.1)
   --http-port N            S3 endpoint port (default 8080; 0 picks a free one)
+  --base-domain DOMAIN     also serve virtual-host style S3 (BUCKET.DOMAIN);
+                           path style always works
   --storage-port-base N    storage nodes listen on N, N+1, N+2 (default 6200;
                            0 picks free ports on first start)
   --part-power P           partition power of a new ring (default 10)`
@@ -29,6 +32,7 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
         data: { type: 'string', default: './data' },
         host: { type: 'string', default: '127.0.0.1' },
         'http-port': { type: 'string', default: '8080' },
+        'base-domain': { type: 'string' },
         'storage-port-base': { type: 'string', default: '6200' },
         'part-power': { type: 'string', default: '10' },
         help: { type: 'boolean', short: 'h' }
@@ -49,6 +53,11 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
     io.err('ringstack up: --http-port must be a port number')
     return EXIT_USAGE
   }
+  const baseDomain = values['base-domain']?.toLowerCase()
+  if (baseDomain !== undefined && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(baseDomain)) {
+    io.err('ringstack up: --base-domain must be a DNS name such as s3.example.com')
+    return EXIT_USAGE
+  }
   if (!Number.isInteger(portBase) || portBase < 0 || portBase > 65533) {
     io.err('ringstack up: --storage-port-base must be a port number')
     return EXIT_USAGE
@@ -58,7 +67,7 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
     return EXIT_USAGE
   }
 
-  const cluster = new AllInOne({ dataDir: values.data, host: values.host, httpPort, storagePortBase: portBase, partPower },
+  const cluster = new AllInOne({ dataDir: values.data, host: values.host, httpPort, baseDomain, storagePortBase: portBase, partPower },
     { logger: createLogger('ringstack-up') })
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {

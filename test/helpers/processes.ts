@@ -25,9 +25,10 @@ export interface Spawned {
   stderr: () => string
 }
 
-/** Runs `ringstack <args>` and waits for a stdout line matching `ready`. */
-export async function spawnRingstack (args: string[], ready: RegExp, timeoutMs = 30_000): Promise<Spawned> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+/** Runs `ringstack <args>` and waits for a stdout line matching `ready`; `env` adds to (or, undefined, removes from) the test's environment. */
+export async function spawnRingstack (args: string[], ready: RegExp, timeoutMs = 30_000,
+  options: { env?: Record<string, string | undefined> } = {}): Promise<Spawned> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
   let err = ''
   child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20_000) })
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
