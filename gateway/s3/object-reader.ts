@@ -43,7 +43,13 @@ export async function openObject (namespace: Namespace, path: ObjectPath, range:
     if (read !== undefined && !isManifest(read.info)) {
       const size = read.info.size
       if (range === undefined) return { info: read.info, length: size, size, body: read.body, cancel: () => { void read.body.return(undefined) } }
-      const { offset, length } = resolveRange(range, size)!
+      // The store serves offset 0 of an empty object; S3 calls every range of it unsatisfiable.
+      const span = resolveRange(range, size)
+      if (span === undefined) {
+        void read.body.return(undefined)
+        return unsatisfiable(size)
+      }
+      const { offset, length } = span
       return { info: read.info, length, size, contentRange: `bytes ${offset}-${offset + length - 1}/${size}`, body: read.body, cancel: () => { void read.body.return(undefined) } }
     }
     // A manifest (multipart object): start over on its parts.
