@@ -25,7 +25,9 @@ export async function closedLoop (name: string, concurrency: number, seconds: nu
     while (performance.now() < until) {
       const t0 = performance.now()
       try {
-        bytes += await op(worker, seq++)
+        // Not `bytes += await ...`: that reads `bytes` before the await and loses the other workers' additions.
+        const n = await op(worker, seq++)
+        bytes += n
         latenciesMs.push(performance.now() - t0)
       } catch (err) {
         errors++
@@ -51,6 +53,6 @@ export function formatTable (results: PhaseResult[]): string {
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)))
   const line = (row: string[]): string => `| ${row.map((cell, c) => c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)).join(' | ')} |`
-  return [line(rows[0]!), `|${widths.map((w, c) => (c === 0 ? '-' : '') + '-'.repeat(w) + (c === 0 ? '-' : ':')).join('|')}|`,
-    ...rows.slice(1).map(line)].join('\n')
+  const rule = `|${widths.map((w, c) => c === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':').join('|')}|`
+  return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n')
 }
