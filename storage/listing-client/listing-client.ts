@@ -6,7 +6,7 @@ import { MAX_LIST_LIMIT, newerEntry } from '../listing-order.ts'
 import type { ListingEntry, ListingInfo, ListingRef } from '../listing-types.ts'
 import { MAX_CONTAINER_BYTES, MAX_OBJECT_NAME_BYTES } from '../object-name.ts'
 import { checkMetadata } from '../request-checks.ts'
-import { Candidates, type Answer, type NodePool, type PlacementDevice, type PlacementSource } from '../object-client/index.ts'
+import { Candidates, resolveQuorums, type Answer, type NodePool, type PlacementDevice, type PlacementSource } from '../object-client/index.ts'
 import { AccountUpdater } from './account-updater.ts'
 import { readReplicas, writeReplicas, type ListingJob } from './listing-job.ts'
 import { mergedList, type MergedPage } from './merged-list.ts'
@@ -122,12 +122,10 @@ export class ListingClient {
 
   constructor (components: ListingClientComponents, options: ListingClientOptions = {}) {
     this.components = components
-    this.replicas = options.replicas ?? 3
-    this.readQuorum = options.readQuorum ?? Math.ceil(this.replicas / 2)
-    this.writeQuorum = options.writeQuorum ?? this.replicas + 1 - this.readQuorum
-    if (this.readQuorum + this.writeQuorum <= this.replicas || this.writeQuorum > this.replicas || this.readQuorum < 1) {
-      throw new StorageError('InvalidArgument', `quorums R=${this.readQuorum} W=${this.writeQuorum} do not overlap for N=${this.replicas}`)
-    }
+    const quorums = resolveQuorums(options)
+    this.replicas = quorums.replicas
+    this.readQuorum = quorums.readQuorum
+    this.writeQuorum = quorums.writeQuorum
     this.nodeTimeoutMs = options.nodeTimeoutMs ?? 10_000
     this.accounts = new AccountUpdater({
       write: async (account, entries) => await this.writeAccount(account, entries),

@@ -5,7 +5,7 @@ import type { HybridClock } from '../hlc.ts'
 import { Candidates } from './candidates.ts'
 import type { NodePool } from './node-pool.ts'
 import type { PlacementDevice, PlacementSource } from './placement.ts'
-import { awaitQuorum, withTimeout } from './quorum.ts'
+import { awaitQuorum, resolveQuorums, withTimeout } from './quorum.ts'
 import { replicatedGet, replicatedHead, type ObjectRead, type ReadJob, type ReadRange } from './replicated-read.ts'
 import { replicatedPut } from './replicated-put.ts'
 
@@ -59,12 +59,10 @@ export class ObjectClient {
 
   constructor (components: ObjectClientComponents, options: ObjectClientOptions = {}) {
     this.components = components
-    this.replicas = options.replicas ?? 3
-    this.readQuorum = options.readQuorum ?? Math.ceil(this.replicas / 2)
-    this.writeQuorum = options.writeQuorum ?? this.replicas + 1 - this.readQuorum
-    if (this.readQuorum + this.writeQuorum <= this.replicas || this.writeQuorum > this.replicas || this.readQuorum < 1) {
-      throw new StorageError('InvalidArgument', `quorums R=${this.readQuorum} W=${this.writeQuorum} do not overlap for N=${this.replicas}`)
-    }
+    const quorums = resolveQuorums(options)
+    this.replicas = quorums.replicas
+    this.readQuorum = quorums.readQuorum
+    this.writeQuorum = quorums.writeQuorum
     this.nodeTimeoutMs = options.nodeTimeoutMs ?? 10_000
     this.replayLimit = options.replayLimit ?? 8 * 1024 * 1024
   }

@@ -96,3 +96,23 @@ export function withTimeout<T> (promise: Promise<T>, ms: number, what: string): 
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
+
+export interface Quorums {
+  replicas: number
+  readQuorum: number
+  writeQuorum: number
+}
+
+/**
+ * N, R and W from what a client was given: R = ceil(N/2) and W = N + 1 - R
+ * by default; any choice must keep R + W > N so reads see acked writes.
+ */
+export function resolveQuorums (options: Partial<Quorums>): Quorums {
+  const replicas = options.replicas ?? 3
+  const readQuorum = options.readQuorum ?? Math.ceil(replicas / 2)
+  const writeQuorum = options.writeQuorum ?? replicas + 1 - readQuorum
+  if (readQuorum + writeQuorum <= replicas || writeQuorum > replicas || readQuorum < 1) {
+    throw new StorageError('InvalidArgument', `quorums R=${readQuorum} W=${writeQuorum} do not overlap for N=${replicas}`)
+  }
+  return { replicas, readQuorum, writeQuorum }
+}
