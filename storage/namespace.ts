@@ -31,6 +31,8 @@ export class Namespace {
   private readonly now: () => number
   /** Containers known to exist, until when; saves a quorum read per object write. */
   private readonly knownContainers = new Map<string, number>()
+  /** Containers seen not to exist, until when; only containerExists trusts these. */
+  private readonly absentContainers = new Map<string, number>()
 
   constructor (components: NamespaceComponents, options: NamespaceOptions = {}) {
     this.objects = components.objects
@@ -42,6 +44,7 @@ export class Namespace {
 
   async createContainer (account: string, container: string, metadata: Record<string, string> = {}): Promise<{ created: boolean }> {
     const { created } = await this.listings.putContainer(account, container, metadata, { ifAbsent: true })
+    this.absentContainers.delete(`${account}/${container}`)
     this.knownContainers.set(`${account}/${container}`, this.now() + this.containerCacheMs)
     return { created }
   }
@@ -52,6 +55,24 @@ export class Namespace {
       return await this.listings.headContainer(account, container)
     } catch (err) {
       throw noSuchContainer(err, container)
+    }
+  }
+
+  /**
+   * Whether a container exists, trusting a recent answer either way: for
+   * checks that only decide whether extra work is worth doing, where a
+   * stale answer costs that work, never correctness.
+   */
+  async containerExists (account: string, container: string): Promise<boolean> {
+    const key = `${account}/${container}`
+    if ((this.absentContainers.get(key) ?? 0) > this.now()) return false
+    try {
+      await this.requireContainer(account, container)
+      return true
+    } catch (err) {
+      if (!(err instanceof StorageError && err.code === 'NoSuchContainer')) throw err
+      this.absentContainers.set(key, this.now() + this.containerCacheMs)
+      return false
     }
   }
 

@@ -76,6 +76,18 @@ export async function removeManifestParts (namespace: Namespace, path: ObjectPat
   await removeParts(namespace, { ...path, container: segmentsContainer(path.container) }, uploadId, () => true, logger)
 }
 
+/**
+ * After a write at `path` acked: when it replaced a multipart object (`previous`, read before or
+ * alongside the write), that object's parts are garbage now. A `previous` no older than the write
+ * is the write itself or a later one, and a manifest of the same upload keeps its parts.
+ */
+export async function removeReplacedParts (namespace: Namespace, path: ObjectPath, previous: ObjectInfo | undefined,
+  written: ObjectInfo, logger: Logger): Promise<void> {
+  if (previous === undefined || !isManifest(previous) || previous.timestamp >= written.timestamp) return
+  if (previous.metadata[MANIFEST_KEY] === written.metadata[MANIFEST_KEY]) return
+  await removeManifestParts(namespace, path, previous, logger)
+}
+
 /** Deletes the parts of an upload that `doomed` selects (by part number). */
 export async function removeParts (namespace: Namespace, segments: ObjectPath, uploadId: string, doomed: (n: number) => boolean,
   logger: Logger): Promise<void> {

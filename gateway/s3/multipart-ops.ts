@@ -5,12 +5,11 @@ import { bucketOf, lastModifiedOf, owner, sendXml } from './bucket-ops.ts'
 import { checkReadConditions } from './conditions.ts'
 import { S3Error } from './errors.ts'
 import {
-  isManifest, MANIFEST_KEY, MANIFEST_SIZE_KEY, partObjectName, removeManifestParts, removeParts, segmentsContainer, uploadsContainer,
-  type ManifestPart
+  MANIFEST_KEY, MANIFEST_SIZE_KEY, partObjectName, removeParts, removeReplacedParts, segmentsContainer, uploadsContainer, type ManifestPart
 } from './multipart-manifest.ts'
 import { metadataFromHeaders } from './object-metadata.ts'
 import { copySourcePath, objectPath, trailerMetadata } from './object-ops.ts'
-import { openObject } from './object-reader.ts'
+import { headIfExists, openObject } from './object-reader.ts'
 import { parseRange } from './range.ts'
 import { readDocument } from './request-body.ts'
 import type { S3Context } from './s3-api.ts'
@@ -160,12 +159,7 @@ export async function completeMultipartUpload (ctx: S3Context): Promise<void> {
   })
   const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex')}-${parts.length}`
   const size = parts.reduce((sum, p) => sum + p.size, 0)
-  let previous
-  try {
-    previous = await ctx.namespace.headObject(path)
-  } catch (err) {
-    if (!(err instanceof StorageError && err.code === 'NotFound')) throw err
-  }
+  const previous = await headIfExists(ctx.namespace, path)
   const metadata: Record<string, string> = { ...record, etag, [MANIFEST_KEY]: uploadId, [MANIFEST_SIZE_KEY]: String(size) }
   delete metadata.initiator
   const manifest = Buffer.from(JSON.stringify(parts))
@@ -177,9 +171,7 @@ export async function completeMultipartUpload (ctx: S3Context): Promise<void> {
   await ctx.namespace.deleteObject(uploadRecord(ctx, path.object, uploadId))
   const used = new Set(parts.map((p) => p.n))
   await removeParts(ctx.namespace, segments(ctx), uploadId, (n) => !used.has(n), ctx.logger)
-  if (previous !== undefined && isManifest(previous) && previous.metadata[MANIFEST_KEY] !== uploadId) {
-    await removeManifestParts(ctx.namespace, path, previous, ctx.logger)
-  }
+  await removeReplacedParts(ctx.namespace, path, previous, written, ctx.logger)
   sendXml(ctx, 'CompleteMultipartUploadResult', [
     ['Location', `/${path.container}/${path.object}`], ['Bucket', path.container], ['Key', path.object], ['ETag', `"${etag}"`]
   ])

@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream'
 import type { ObjectInfo, ObjectPath } from '../../storage/index.ts'
-import { StorageError } from '../../storage/index.ts'
 import { createPayloadStream, type PayloadResult } from './auth/index.ts'
 import { bucketOf, lastModifiedOf, sendXml } from './bucket-ops.ts'
-import { checkReadConditions, checkWriteConditions, hasWriteConditions } from './conditions.ts'
+import { checkReadConditions, checkWriteConditions, hasWriteConditions, type ConditionSubject } from './conditions.ts'
 import { S3Error } from './errors.ts'
 import { copiedMetadata, headersFromMetadata, metadataFromHeaders, quotedEtag } from './object-metadata.ts'
-import { openObject, removeObject } from './object-reader.ts'
+import { removeReplacedParts, segmentsContainer } from './multipart-manifest.ts'
+import { headIfExists, openObject, removeObject } from './object-reader.ts'
 import { parseRange } from './range.ts'
 import { readDocument } from './request-body.ts'
 import type { S3Context } from './s3-api.ts'
@@ -27,14 +27,33 @@ function header (ctx: S3Context, name: string): string | undefined {
 }
 
 /** The current object's ETag and date for a precondition, or undefined when it does not exist. */
-async function currentSubject (ctx: S3Context, path: ObjectPath): Promise<{ etag: string, lastModified: Date } | undefined> {
-  try {
-    const info = await ctx.namespace.headObject(path)
-    return { etag: info.metadata.etag ?? '', lastModified: lastModifiedOf(info.timestamp) }
-  } catch (err) {
-    if (err instanceof StorageError && err.code === 'NotFound') return undefined
-    throw err
-  }
+function conditionSubject (info: ObjectInfo | undefined): ConditionSubject | undefined {
+  return info === undefined ? undefined : { etag: info.metadata.etag ?? '', lastModified: lastModifiedOf(info.timestamp) }
+}
+
+/**
+ * Starts reading the object a write at `path` replaces, alongside the write
+ * so that it costs no latency: a replaced multipart object's parts go once
+ * the write is acked. With `always` false the read is skipped in buckets
+ * that never had a multipart upload (no segments container), which keeps
+ * plain PUTs at one round of storage calls.
+ */
+function replacedObject (ctx: S3Context, path: ObjectPath, always: boolean): Promise<ObjectInfo | undefined> {
+  const replaced = (async () => {
+    if (!always && !await ctx.namespace.containerExists(path.account, segmentsContainer(path.container))) return undefined
+    return await headIfExists(ctx.namespace, path)
+  })()
+  // Awaited later, after the write; until then a failure must not count as unhandled.
+  replaced.catch(() => {})
+  return replaced
+}
+
+async function afterReplacing (ctx: S3Context, path: ObjectPath, replaced: Promise<ObjectInfo | undefined>, written: ObjectInfo): Promise<void> {
+  const previous = await replaced.catch((err: unknown) => {
+    ctx.logger.warn({ err, path }, 'replaced object not read; a multipart object\'s parts may be left behind')
+    return undefined
+  })
+  await removeReplacedParts(ctx.namespace, path, previous, written, ctx.logger)
 }
 
 /** Metadata only known once the body is read: the ETag and the checksum the client asked for. */
@@ -46,7 +65,9 @@ export function trailerMetadata (result: PayloadResult): Record<string, string> 
 
 export async function putObject (ctx: S3Context): Promise<void> {
   const path = objectPath(ctx)
-  if (hasWriteConditions(ctx.request.headers)) checkWriteConditions(ctx.request.headers, await currentSubject(ctx, path))
+  const conditional = hasWriteConditions(ctx.request.headers)
+  const replaced = replacedObject(ctx, path, conditional)
+  if (conditional) checkWriteConditions(ctx.request.headers, conditionSubject(await replaced))
   const metadata = metadataFromHeaders(ctx.request.headers)
   const payload = createPayloadStream(ctx.request.raw, ctx.auth, ctx.request.headers, { maxBytes: MAX_PUT_BYTES })
   if (payload.expectedBytes === undefined) throw new S3Error('MissingContentLength')
@@ -55,6 +76,7 @@ export async function putObject (ctx: S3Context): Promise<void> {
     metadata,
     trailer: () => trailerMetadata(payload.result())
   })
+  await afterReplacing(ctx, path, replaced, info)
   const checksum = payload.result().checksum
   if (checksum !== undefined) ctx.reply.header(`x-amz-checksum-${checksum.algorithm}`, checksum.value)
   ctx.reply.header('etag', quotedEtag(info.metadata)).send()
@@ -151,9 +173,11 @@ export async function copyObject (ctx: S3Context): Promise<void> {
     opened.cancel()
     throw err
   }
+  const replaced = same ? Promise.resolve(opened.info) : replacedObject(ctx, destination, false)
   const metadata = directive === 'REPLACE' ? metadataFromHeaders(ctx.request.headers) : copiedMetadata(opened.info.metadata)
   const etag = opened.info.metadata.etag ?? ''
   const info = await ctx.namespace.putObject(destination, opened.body, { size: opened.length, metadata: { ...metadata, etag } })
+  await afterReplacing(ctx, destination, replaced, info)
   sendXml(ctx, 'CopyObjectResult', [['LastModified', lastModifiedOf(info.timestamp).toISOString()], ['ETag', quotedEtag(info.metadata)]])
 }
 

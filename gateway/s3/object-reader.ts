@@ -75,14 +75,19 @@ function describe (range: RequestedRange | undefined): string {
   return range.kind === 'suffix' ? `bytes=-${range.length}` : `bytes=${range.start}-${range.end ?? ''}`
 }
 
+/** The object's metadata, or undefined when the key does not exist. */
+export async function headIfExists (namespace: Namespace, path: ObjectPath): Promise<ObjectInfo | undefined> {
+  try {
+    return await namespace.headObject(path)
+  } catch (err) {
+    if (err instanceof StorageError && err.code === 'NotFound') return undefined
+    throw err
+  }
+}
+
 /** Deletes an object; a multipart object's parts go with it. Deleting a missing key succeeds, as in S3. */
 export async function removeObject (namespace: Namespace, path: ObjectPath, logger: Logger): Promise<void> {
-  let previous: ObjectInfo | undefined
-  try {
-    previous = await namespace.headObject(path)
-  } catch (err) {
-    if (!(err instanceof StorageError && err.code === 'NotFound')) throw err
-  }
+  const previous = await headIfExists(namespace, path)
   await namespace.deleteObject(path)
   if (previous !== undefined && isManifest(previous)) await removeManifestParts(namespace, path, previous, logger)
 }
