@@ -23,8 +23,10 @@ export interface ObjectClientOptions {
   readQuorum?: number
   /** W: durable copies before a write is acked; N + 1 - R by default. */
   writeQuorum?: number
-  /** How long one node may take for one step before it counts as down. */
+  /** How long one node may take for one step (or lag the others in a write) before it counts as down. */
   nodeTimeoutMs?: number
+  /** How long a write may wait when every replica is slow, and how long a commit may take. */
+  stallLimitMs?: number
   /** Bytes of a body kept to replay into a handoff when a replica fails mid-stream. */
   replayLimit?: number
 }
@@ -55,6 +57,7 @@ export class ObjectClient {
   readonly writeQuorum: number
   private readonly components: ObjectClientComponents
   private readonly nodeTimeoutMs: number
+  private readonly stallLimitMs: number
   private readonly replayLimit: number
 
   constructor (components: ObjectClientComponents, options: ObjectClientOptions = {}) {
@@ -64,6 +67,7 @@ export class ObjectClient {
     this.readQuorum = quorums.readQuorum
     this.writeQuorum = quorums.writeQuorum
     this.nodeTimeoutMs = options.nodeTimeoutMs ?? 10_000
+    this.stallLimitMs = options.stallLimitMs ?? 60_000
     this.replayLimit = options.replayLimit ?? 8 * 1024 * 1024
   }
 
@@ -73,6 +77,7 @@ export class ObjectClient {
     return await replicatedPut({
       ...job,
       writeQuorum: this.writeQuorum,
+      stallLimitMs: this.stallLimitMs,
       options: { timestamp, size: options.size, metadata: options.metadata },
       replayLimit: this.replayLimit
     }, body, options.trailer)

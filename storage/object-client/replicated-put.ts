@@ -14,7 +14,10 @@ export interface PutJob {
   replicas: number
   writeQuorum: number
   options: PutOptions
+  /** How far one replica may lag the W fastest before it is dropped as stalled. */
   nodeTimeoutMs: number
+  /** How long a write may wait when every replica is slow (the machine is), and for a commit. */
+  stallLimitMs: number
   /** Bytes kept to replay into a stand-in replica when one fails mid-body. */
   replayLimit: number
   logger: Logger
@@ -29,8 +32,9 @@ interface Replica {
 /**
  * Streams one body to `replicas` nodes at once and returns when
  * `writeQuorum` of them made it durable. The slowest live replica paces the
- * stream (backpressure); one that fails or stalls is dropped and, while the
- * body so far still fits the replay buffer, replaced by the next handoff.
+ * stream (backpressure); one that fails, or lags the others, is dropped and,
+ * while the body so far still fits the replay buffer, replaced by the next
+ * handoff.
  */
 export async function replicatedPut (job: PutJob, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   trailer?: () => Record<string, string> | undefined): Promise<ObjectInfo> {
@@ -52,9 +56,43 @@ export async function replicatedPut (job: PutJob, body: AsyncIterable<Uint8Array
   const send = async (replica: Replica, chunk: Buffer): Promise<void> => {
     if (replica.error !== undefined) return
     try {
-      await withTimeout(replica.stream.write(chunk), job.nodeTimeoutMs, 'replica write')
+      await withTimeout(replica.stream.write(chunk), job.stallLimitMs, 'replica write')
     } catch (err) {
       fail(replica, err)
+    }
+  }
+
+  /**
+   * Writes one chunk to every live replica. A replica is dropped as stalled
+   * only when it lags: W others took the chunk and it has not within
+   * nodeTimeoutMs. When all are slow, the machine is, and the write waits
+   * (up to stallLimitMs) rather than failing every replica at once.
+   */
+  const sendToAll = async (chunk: Buffer): Promise<void> => {
+    const pending = new Set<Replica>()
+    const all = Promise.all(live().map(async (replica) => {
+      pending.add(replica)
+      try {
+        await replica.stream.write(chunk)
+      } catch (err) {
+        if (replica.error === undefined) fail(replica, err)
+      } finally {
+        pending.delete(replica)
+      }
+    }))
+    const started = Date.now()
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined
+      const tick = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), job.nodeTimeoutMs) })
+      const finished = await Promise.race([all.then(() => true), tick])
+      clearTimeout(timer)
+      if (finished) return
+      const ahead = live().length - pending.size
+      const waited = Date.now() - started
+      if (ahead >= job.writeQuorum || waited >= job.stallLimitMs) {
+        for (const replica of pending) fail(replica, new StorageError('Unavailable', `replica write stalled for ${waited} ms`))
+        return
+      }
     }
   }
 
@@ -76,7 +114,7 @@ export async function replicatedPut (job: PutJob, body: AsyncIterable<Uint8Array
         replayBytes += chunk.length
         if (replayBytes > job.replayLimit) replay = undefined
       }
-      await Promise.all(live().map(async (r) => await send(r, chunk)))
+      await sendToAll(chunk)
       while (live().length < job.replicas) {
         const replica = await standIn()
         if (replica === undefined) break
@@ -94,7 +132,7 @@ export async function replicatedPut (job: PutJob, body: AsyncIterable<Uint8Array
 
   const metadata = trailer?.()
   const finish = (replica: Replica): Attempt<ObjectInfo> =>
-    ({ device: replica.device, promise: withTimeout(replica.stream.finish(metadata), job.nodeTimeoutMs, 'replica commit') })
+    ({ device: replica.device, promise: withTimeout(replica.stream.finish(metadata), job.stallLimitMs, 'replica commit') })
   const answers = await awaitQuorum(live().map(finish), {
     need: job.writeQuorum,
     replace: () => {
@@ -104,8 +142,8 @@ export async function replicatedPut (job: PutJob, body: AsyncIterable<Uint8Array
       const replica = open(device)
       const chunks = replay
       const promise = (async () => {
-        for (const chunk of chunks) await withTimeout(replica.stream.write(chunk), job.nodeTimeoutMs, 'replica write')
-        return await withTimeout(replica.stream.finish(metadata), job.nodeTimeoutMs, 'replica commit')
+        for (const chunk of chunks) await withTimeout(replica.stream.write(chunk), job.stallLimitMs, 'replica write')
+        return await withTimeout(replica.stream.finish(metadata), job.stallLimitMs, 'replica commit')
       })()
       return { device, promise }
     },
