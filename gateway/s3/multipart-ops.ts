@@ -60,8 +60,8 @@ function partNumberOf (ctx: S3Context): number {
 export async function createMultipartUpload (ctx: S3Context): Promise<void> {
   const path = objectPath(ctx)
   await ctx.namespace.headContainer(ctx.account, path.container)
-  const metadata = metadataFromHeaders(ctx.request.headers)
-  const algorithm = ctx.request.headers['x-amz-checksum-algorithm']
+  const metadata = metadataFromHeaders(ctx.headers)
+  const algorithm = ctx.headers['x-amz-checksum-algorithm']
   if (typeof algorithm === 'string') metadata['checksum-algorithm'] = algorithm.toLowerCase()
   for (const container of [uploadsContainer(path.container), segmentsContainer(path.container)]) {
     await ctx.namespace.createContainer(ctx.account, container)
@@ -77,7 +77,7 @@ export async function uploadPart (ctx: S3Context): Promise<void> {
   const uploadId = uploadIdOf(ctx)
   const partNumber = partNumberOf(ctx)
   await requireUpload(ctx, path.object, uploadId)
-  const payload = createPayloadStream(ctx.request.raw, ctx.auth, ctx.request.headers, { maxBytes: MAX_PART_BYTES })
+  const payload = createPayloadStream(ctx.request.raw, ctx.auth, ctx.headers, { maxBytes: MAX_PART_BYTES })
   if (payload.expectedBytes === undefined) throw new S3Error('MissingContentLength')
   const info = await ctx.namespace.putObject(segments(ctx, partObjectName(uploadId, partNumber)), payload.body, {
     size: payload.expectedBytes,
@@ -93,7 +93,7 @@ export async function uploadPartCopy (ctx: S3Context): Promise<void> {
   const uploadId = uploadIdOf(ctx)
   const partNumber = partNumberOf(ctx)
   await requireUpload(ctx, path.object, uploadId)
-  const rangeHeader = ctx.request.headers['x-amz-copy-source-range']
+  const rangeHeader = ctx.headers['x-amz-copy-source-range']
   const range = parseRange(typeof rangeHeader === 'string' ? rangeHeader : undefined)
   if (rangeHeader !== undefined && (range === undefined || range.kind !== 'from' || range.end === undefined)) {
     throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
@@ -101,7 +101,7 @@ export async function uploadPartCopy (ctx: S3Context): Promise<void> {
   }
   const opened = await openObject(ctx.namespace, copySourcePath(ctx), range, true)
   try {
-    checkReadConditions(ctx.request.headers, { etag: opened.info.metadata.etag ?? '', lastModified: lastModifiedOf(opened.info.timestamp) }, 'x-amz-copy-source-')
+    checkReadConditions(ctx.headers, { etag: opened.info.metadata.etag ?? '', lastModified: lastModifiedOf(opened.info.timestamp) }, 'x-amz-copy-source-')
   } catch (err) {
     opened.cancel()
     throw err

@@ -22,7 +22,7 @@ export function objectPath (ctx: S3Context, key = ctx.target.key!): ObjectPath {
 }
 
 function header (ctx: S3Context, name: string): string | undefined {
-  const value = ctx.request.headers[name]
+  const value = ctx.headers[name]
   return Array.isArray(value) ? value[0] : value
 }
 
@@ -65,11 +65,11 @@ export function trailerMetadata (result: PayloadResult): Record<string, string> 
 
 export async function putObject (ctx: S3Context): Promise<void> {
   const path = objectPath(ctx)
-  const conditional = hasWriteConditions(ctx.request.headers)
+  const conditional = hasWriteConditions(ctx.headers)
   const replaced = replacedObject(ctx, path, conditional)
-  if (conditional) checkWriteConditions(ctx.request.headers, conditionSubject(await replaced))
-  const metadata = metadataFromHeaders(ctx.request.headers)
-  const payload = createPayloadStream(ctx.request.raw, ctx.auth, ctx.request.headers, { maxBytes: MAX_PUT_BYTES })
+  if (conditional) checkWriteConditions(ctx.headers, conditionSubject(await replaced))
+  const metadata = metadataFromHeaders(ctx.headers)
+  const payload = createPayloadStream(ctx.request.raw, ctx.auth, ctx.headers, { maxBytes: MAX_PUT_BYTES })
   if (payload.expectedBytes === undefined) throw new S3Error('MissingContentLength')
   const info = await ctx.namespace.putObject(path, payload.body, {
     size: payload.expectedBytes,
@@ -105,7 +105,7 @@ async function readObject (ctx: S3Context, withBody: boolean): Promise<void> {
     ctx.reply.header('content-range', `bytes */${size}`)
   })
   try {
-    checkReadConditions(ctx.request.headers, { etag: opened.info.metadata.etag ?? '', lastModified: lastModifiedOf(opened.info.timestamp) })
+    checkReadConditions(ctx.headers, { etag: opened.info.metadata.etag ?? '', lastModified: lastModifiedOf(opened.info.timestamp) })
   } catch (err) {
     opened.cancel()
     if (err instanceof S3Error && err.code === 'NotModified') {
@@ -168,13 +168,13 @@ export async function copyObject (ctx: S3Context): Promise<void> {
   }
   const opened = await openObject(ctx.namespace, source, undefined, true)
   try {
-    checkReadConditions(ctx.request.headers, { etag: opened.info.metadata.etag ?? '', lastModified: lastModifiedOf(opened.info.timestamp) }, 'x-amz-copy-source-')
+    checkReadConditions(ctx.headers, { etag: opened.info.metadata.etag ?? '', lastModified: lastModifiedOf(opened.info.timestamp) }, 'x-amz-copy-source-')
   } catch (err) {
     opened.cancel()
     throw err
   }
   const replaced = same ? Promise.resolve(opened.info) : replacedObject(ctx, destination, false)
-  const metadata = directive === 'REPLACE' ? metadataFromHeaders(ctx.request.headers) : copiedMetadata(opened.info.metadata)
+  const metadata = directive === 'REPLACE' ? metadataFromHeaders(ctx.headers) : copiedMetadata(opened.info.metadata)
   const etag = opened.info.metadata.etag ?? ''
   const info = await ctx.namespace.putObject(destination, opened.body, { size: opened.length, metadata: { ...metadata, etag } })
   await afterReplacing(ctx, destination, replaced, info)

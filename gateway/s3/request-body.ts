@@ -11,7 +11,7 @@ const MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
  * describe the object being assembled rather than this body.
  */
 export async function readDocument (ctx: S3Context, options: { required?: boolean, headerChecksums?: 'body' | 'object' } = {}): Promise<string> {
-  const payload = createPayloadStream(ctx.request.raw, ctx.auth, ctx.request.headers, {
+  const payload = createPayloadStream(ctx.request.raw, ctx.auth, ctx.headers, {
     maxBytes: MAX_DOCUMENT_BYTES, headerChecksums: options.headerChecksums
   })
   const parts: Buffer[] = []

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from '../../lib/logger.ts'
 import type { Namespace } from '../../storage/index.ts'
@@ -27,6 +28,12 @@ export interface S3Context {
   reply: FastifyReply
   target: S3Target
   auth: AuthContext
+  /**
+   * The request headers operations read: the request's own plus the x-amz-*
+   * ones a presigned URL carries in its query (metadata, copy source,
+   * storage class...), which S3 honours as if sent as headers.
+   */
+  headers: IncomingHttpHeaders
   /** The storage account of the caller's project: `AUTH_<project>`. */
   account: string
   requestId: string
@@ -54,9 +61,10 @@ export function registerS3Api (app: FastifyInstance, components: S3ApiComponents
         const auth = await authenticate({ method: request.method, rawUrl: request.raw.url ?? '/', headers: request.headers },
           { credentials: components.credentials, region })
         if (auth === undefined) throw new S3Error('AccessDenied', 'Anonymous access is not allowed')
-        const operation = operationFor(request.method, target, request.headers)
+        const headers: IncomingHttpHeaders = { ...auth.hoistedHeaders, ...request.headers }
+        const operation = operationFor(request.method, target, headers)
         await operation({
-          request, reply, target, auth, account: `AUTH_${auth.principal}`, requestId,
+          request, reply, target, auth, headers, account: `AUTH_${auth.principal}`, requestId,
           namespace: components.namespace, region, logger: components.logger
         })
       } catch (err) {
