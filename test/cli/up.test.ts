@@ -7,7 +7,7 @@ import { silentLogger } from '../../lib/logger.ts'
 import { Ring } from '../../ring/index.ts'
 import { GrpcStorageNodeClient, HybridClock } from '../../storage/index.ts'
 import { NodePool, ObjectClient } from '../../storage/object-client/index.ts'
-import { bytesOf, collect } from '../helpers/cluster.ts'
+import { bytesOf, collect, sameBytes } from '../helpers/cluster.ts'
 import { killAndWait, spawnRingstack } from '../helpers/processes.ts'
 
 const READY = /^ringstack ready http=(\S+) storage=(\S+) ring=(\S+) data=(\S+)/
@@ -35,6 +35,6 @@ test.serial('ringstack up: ready line, serves objects, stops cleanly on SIGINT, 
   cluster = await up()
   t.is(cluster.match[2], storage, 'the same nodes come back on the same ports')
   const read = await client.get({ account: 'AUTH_a', container: 'c', object: 'kept' })
-  t.deepEqual(await collect(read.body), body, 'data kept across restarts')
+  sameBytes(t, await collect(read.body), body, 'data kept across restarts')
   t.is(await killAndWait(cluster.child, 'SIGTERM'), 0)
 })

@@ -99,3 +99,13 @@ export async function collect (body: AsyncIterable<Uint8Array>): Promise<Buffer>
   for await (const part of body) parts.push(Buffer.from(part))
   return Buffer.concat(parts)
 }
+
+/**
+ * Byte equality with a short failure message. ava's deepEqual diffs
+ * buffers byte by byte, which takes seconds on a few MiB.
+ */
+export function sameBytes (t: ExecutionContext, actual: Uint8Array, expected: Uint8Array, message?: string): void {
+  const same = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength)
+    .equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength))
+  t.true(same, `${message ?? 'bytes differ'}: got ${actual.byteLength} bytes, expected ${expected.byteLength}`)
+}

@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'ava'
 import { StorageError, type StorageErrorCode } from '../../storage/index.ts'
-import { TestCluster, bytesOf, collect } from '../helpers/cluster.ts'
+import { TestCluster, bytesOf, collect, sameBytes } from '../helpers/cluster.ts'
 
 let shared: TestCluster
 test.before(async () => { shared = await TestCluster.start(undefined) })
@@ -44,11 +44,11 @@ test('range reads: first byte, last byte, middle, past the end, before the start
   await cluster.client.put(path('ranged'), bytesOf(body))
   const range = async (offset: number, length?: number): Promise<Buffer> =>
     await collect((await cluster.client.get(path('ranged'), { offset, length })).body)
-  t.deepEqual(await range(0, 1), body.subarray(0, 1))
-  t.deepEqual(await range(body.length - 1, 1), body.subarray(body.length - 1))
-  t.deepEqual(await range(1_000_000, 2_000_000), body.subarray(1_000_000, 3_000_000))
-  t.deepEqual(await range(body.length - 10, 1000), body.subarray(body.length - 10), 'a range past the end is clipped')
-  t.deepEqual(await range(5), body.subarray(5), 'an open range reads to the end')
+  sameBytes(t, await range(0, 1), body.subarray(0, 1))
+  sameBytes(t, await range(body.length - 1, 1), body.subarray(body.length - 1))
+  sameBytes(t, await range(1_000_000, 2_000_000), body.subarray(1_000_000, 3_000_000))
+  sameBytes(t, await range(body.length - 10, 1000), body.subarray(body.length - 10), 'a range past the end is clipped')
+  sameBytes(t, await range(5), body.subarray(5), 'an open range reads to the end')
   await isStorageError(t, range(body.length), 'RangeNotSatisfiable')
   await isStorageError(t, range(-1, 5), 'InvalidArgument')
 })
@@ -91,19 +91,19 @@ test.serial('kill -9 of one node: old and new objects still read and write; its 
   t.true(before.length > 0)
   await cluster.stopNode(1)
 
-  for (const [name, body] of old) t.deepEqual(await collect((await cluster.client.get(path(name))).body), body, name)
+  for (const [name, body] of old) sameBytes(t, await collect((await cluster.client.get(path(name))).body), body, name)
   const fresh = new Map<string, Buffer>()
   for (let i = 0; i < 20; i++) {
     const body = randomBytes(5000 + i)
     fresh.set(`new-${i}`, body)
     await cluster.client.put(path(`new-${i}`), bytesOf(body))
   }
-  for (const [name, body] of fresh) t.deepEqual(await collect((await cluster.client.get(path(name))).body), body, name)
+  for (const [name, body] of fresh) sameBytes(t, await collect((await cluster.client.get(path(name))).body), body, name)
 
   await cluster.startNode(1)
   const after = await dataFiles(cluster.nodes[1]!.devicePath)
   t.deepEqual(after.sort(), before.sort(), 'the restarted node kept every replica it had')
-  for (const [name, body] of [...old, ...fresh]) t.deepEqual(await collect((await cluster.client.get(path(name))).body), body, name)
+  for (const [name, body] of [...old, ...fresh]) sameBytes(t, await collect((await cluster.client.get(path(name))).body), body, name)
 })
 
 test.serial('a flipped byte in one replica is never served: the read moves to a good replica', async (t) => {
@@ -126,4 +126,15 @@ test.serial('a flipped byte in one replica is never served: the read moves to a 
   t.deepEqual(await dataFiles(node.devicePath), [], 'the corrupt replica left the object store')
   const quarantined = await readdir(join(node.devicePath, 'quarantine'), { recursive: true })
   t.true(quarantined.length > 0, 'and sits in quarantine')
+})
+
+test.serial('a stalled node (SIGSTOP) is dropped once it lags the others; writes and reads go on without it', async (t) => {
+  const cluster = await TestCluster.start(t, { client: { nodeTimeoutMs: 1_000 } })
+  const stalled = cluster.nodes[2]!.process!.child
+  stalled.kill('SIGSTOP')
+  t.teardown(() => { stalled.kill('SIGCONT') })
+  const body = randomBytes(12 * 1024 * 1024)
+  const put = await cluster.client.put(path('while-stalled'), bytesOf(body))
+  t.is(put.size, body.length)
+  sameBytes(t, await collect((await cluster.client.get(path('while-stalled'))).body), body)
 })
