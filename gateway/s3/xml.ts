@@ -1,4 +1,4 @@
-import { XMLParser } from 'fast-xml-parser'
+import { XMLParser, type X2jOptions } from 'fast-xml-parser'
 import { S3Error } from './errors.ts'
 
 /** An element: its name and its content (text, children, or nothing). */
@@ -35,10 +35,37 @@ export function opt (name: string, value: XmlContent): XmlElement[] {
   return value === undefined || value === null ? [] : [[name, value]]
 }
 
+const XML_ENTITIES: Record<string, string> = { amp: '&', apos: "'", gt: '>', lt: '<', quot: '"' }
+
+function characterReference (ref: string): string {
+  const code = ref.startsWith('#x') || ref.startsWith('#X') ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10)
+  if (!Number.isInteger(code) || code < 1 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new Error(`bad character reference &${ref};`)
+  return String.fromCodePoint(code)
+}
+
+/**
+ * XML's five named entities and numeric character references, nothing
+ * more: Go's encoder (rclone, the Go SDKs) writes a quote as `&#34;`.
+ * Entities a DOCTYPE declares are never expanded.
+ */
+const entityDecoder: NonNullable<X2jOptions['entityDecoder']> = {
+  decode: (text) => text.replace(/&(#[xX][0-9a-fA-F]+|#[0-9]+|[A-Za-z]+);/g, (_, ref: string) => {
+    if (ref.startsWith('#')) return characterReference(ref)
+    const named = XML_ENTITIES[ref]
+    if (named === undefined) throw new Error(`unknown entity &${ref};`)
+    return named
+  }),
+  setExternalEntities: () => {},
+  addInputEntities: () => {},
+  reset: () => {},
+  setXmlVersion: () => {}
+}
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
   trimValues: false,
+  entityDecoder,
   isArray: (name) => ['Part', 'Object'].includes(name)
 })
 
