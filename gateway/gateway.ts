@@ -4,7 +4,7 @@ import type { Startable } from '../lib/lifecycle.ts'
 import type { Logger } from '../lib/logger.ts'
 import { MetricsServer } from '../lib/metrics-server.ts'
 import type { Registry } from '../lib/metrics.ts'
-import { registerS3Api, type S3ApiComponents, type S3ApiOptions } from './s3/s3-api.ts'
+import { registerS3Api, s3FrameworkErrors, type S3ApiComponents, type S3ApiOptions } from './s3/s3-api.ts'
 
 export interface GatewayConfig extends S3ApiOptions {
   host: string
@@ -54,6 +54,7 @@ export class Gateway implements Startable {
       // Object keys are arbitrary bytes; S3 routing parses the raw URL itself.
       routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 8192 },
       return503OnClosing: true,
+      frameworkErrors: s3FrameworkErrors(this.components.logger),
       forceCloseConnections: 'idle'
     })
     // Bodies are streamed by the handlers, never parsed or buffered by fastify.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from '../../lib/logger.ts'
 import type { Namespace } from '../../storage/index.ts'
 import { parseTarget, type S3Target } from './addressing.ts'
@@ -52,8 +52,7 @@ export function registerS3Api (app: FastifyInstance, components: S3ApiComponents
     method: [...METHODS],
     url: '*',
     handler: async (request, reply) => {
-      const requestId = randomBytes(8).toString('hex').toUpperCase()
-      reply.header('x-amz-request-id', requestId)
+      const requestId = startResponse(reply)
       let resource = request.raw.url ?? '/'
       try {
         const target = parseTarget(request.raw.url ?? '/', request.headers.host, options.baseDomain)
@@ -73,6 +72,32 @@ export function registerS3Api (app: FastifyInstance, components: S3ApiComponents
       return reply
     }
   })
+  // Methods S3 has no operation for (PATCH, OPTIONS, TRACE...) reach no route.
+  app.setNotFoundHandler(async (request, reply) => {
+    const requestId = startResponse(reply)
+    sendError(request, reply, new S3Error('NotImplemented', `The ${request.method} method is not implemented`), requestId, request.raw.url ?? '/', components.logger)
+    return reply
+  })
+}
+
+/**
+ * For fastify's `frameworkErrors`: what fastify refuses before any route
+ * runs (a path that does not percent-decode) gets an S3 error body and a
+ * request id like everything else.
+ */
+export function s3FrameworkErrors (logger: Logger): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+  return (error, request, reply) => {
+    const requestId = startResponse(reply)
+    const refusal = error.code === 'FST_ERR_BAD_URL' ? new S3Error('InvalidURI') : new S3Error('InvalidRequest', error.message)
+    sendError(request, reply, refusal, requestId, request.raw.url ?? '/', logger)
+  }
+}
+
+/** Every response carries a request id, errors included. */
+function startResponse (reply: FastifyReply): string {
+  const requestId = randomBytes(8).toString('hex').toUpperCase()
+  reply.header('x-amz-request-id', requestId)
+  return requestId
 }
 
 function sendError (request: FastifyRequest, reply: FastifyReply, err: unknown, requestId: string, resource: string,
