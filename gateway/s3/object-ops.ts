@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { ObjectInfo, ObjectPath } from '../../storage/index.ts'
 import { createPayloadStream, type PayloadResult } from './auth/index.ts'
+import { requireExistingBucketName } from './bucket-names.ts'
 import { bucketOf, lastModifiedOf, sendXml } from './bucket-ops.ts'
 import { checkReadConditions, checkWriteConditions, hasWriteConditions, type ConditionSubject } from './conditions.ts'
 import { S3Error } from './errors.ts'
@@ -154,7 +155,9 @@ export function copySourcePath (ctx: S3Context): ObjectPath {
   }
   const key = trimmed.slice(slash + 1)
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError')
-  return { account: ctx.account, container: trimmed.slice(0, slash), object: key }
+  const bucket = trimmed.slice(0, slash)
+  requireExistingBucketName(bucket)
+  return { account: ctx.account, container: bucket, object: key }
 }
 
 export async function copyObject (ctx: S3Context): Promise<void> {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { S3Target } from './addressing.ts'
+import { requireExistingBucketName } from './bucket-names.ts'
 import { S3Error } from './errors.ts'
 import type { S3Operation } from './s3-api.ts'
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets } from './bucket-ops.ts'
@@ -27,6 +28,8 @@ export function operationFor (method: string, target: S3Target, headers: Incomin
     if (method === 'GET') return listBuckets
     throw new S3Error('MethodNotAllowed')
   }
+  // CreateBucket says InvalidBucketName itself; for every other operation such a bucket cannot exist.
+  if (!(method === 'PUT' && target.key === undefined)) requireExistingBucketName(target.bucket)
   if (unsupported !== undefined) {
     throw new S3Error('NotImplemented', `The ${unsupported} sub-resource is not implemented`)
   }

@@ -22,6 +22,6 @@ const S3_CODE_OF: Record<StorageErrorCode, S3ErrorCode> = {
 export function fromStorageError (err: unknown): unknown {
   if (!(err instanceof StorageError)) return err
   const code = S3_CODE_OF[err.code]
-  // Internal details stay in the log, not in the response.
-  return new S3Error(code, code === 'InternalError' || code === 'ServiceUnavailable' ? undefined : err.message, { cause: err })
+  // Storage messages speak of containers and replicas: clients get S3's own words, except for an invalid argument's reason.
+  return new S3Error(code, code === 'InvalidArgument' ? err.message : undefined, { cause: err })
 }
