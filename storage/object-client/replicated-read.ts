@@ -106,9 +106,12 @@ AsyncGenerator<Buffer> {
   try {
     for (;;) {
       try {
-        for await (const chunk of current.value.body) {
-          delivered += chunk.length
-          yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)
+        const chunks = current.value.body[Symbol.asyncIterator]()
+        // The timer runs only while we wait on the node, not while the caller is slow to read.
+        for (let step = await withTimeout(chunks.next(), job.nodeTimeoutMs, 'replica read'); step.done !== true;
+          step = await withTimeout(chunks.next(), job.nodeTimeoutMs, 'replica read')) {
+          delivered += step.value.length
+          yield Buffer.isBuffer(step.value) ? step.value : Buffer.from(step.value)
         }
         if (delivered >= want) return
         throw new StorageError('Internal', `replica sent ${delivered} of ${want} bytes`)
@@ -116,6 +119,7 @@ AsyncGenerator<Buffer> {
         const error = asStorageError(err)
         job.logger.warn({ node: current.device, err: error.message, code: error.code }, 'replica read failed, resuming elsewhere')
         if (error.code === 'Unavailable') job.pool.markDown(current.device)
+        current.value.cancel()
         current = await resume(job, fallbacks, info.timestamp, start + delivered, want - delivered, error)
       }
     }

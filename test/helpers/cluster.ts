@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
-import { silentLogger } from '../../lib/logger.ts'
+import { createLogger, silentLogger } from '../../lib/logger.ts'
 import { buildRing, type Ring } from '../../ring/index.ts'
 import { GrpcStorageNodeClient, HybridClock } from '../../storage/index.ts'
 import { NodePool, ObjectClient, type ObjectClientOptions } from '../../storage/object-client/index.ts'
@@ -36,7 +36,8 @@ export class TestCluster {
       placement: { current: () => ring },
       pool: this.pool,
       clock: new HybridClock(),
-      logger: silentLogger()
+      // RINGSTACK_TEST_LOG=1 shows what the client saw (replicas dropped, reads resumed).
+      logger: process.env.RINGSTACK_TEST_LOG === undefined ? silentLogger() : createLogger('test-client')
     }, { replicas: ring.replicas, ...options })
   }
 

@@ -138,3 +138,20 @@ test.serial('a stalled node (SIGSTOP) is dropped once it lags the others; writes
   t.is(put.size, body.length)
   sameBytes(t, await collect((await cluster.client.get(path('while-stalled'))).body), body)
 })
+
+test.serial('a read whose node stalls mid-stream (SIGSTOP) resumes on another replica at the same byte', async (t) => {
+  // R = 3 makes the read start on the first primary in ring order, the one stopped below.
+  const cluster = await TestCluster.start(t, { client: { readQuorum: 3, writeQuorum: 1, nodeTimeoutMs: 1_000 } })
+  const body = randomBytes(48 * 1024 * 1024)
+  await cluster.client.put(path('stall-mid-read'), bytesOf(body))
+  const first = cluster.ring.primaries(cluster.ring.partition('AUTH_test', 'c', 'stall-mid-read'))[0]!
+  const stalled = cluster.nodes.find((n) => n.port === first.port)!.process!.child
+  t.teardown(() => { stalled.kill('SIGCONT') })
+  const read = await cluster.client.get(path('stall-mid-read'))
+  const parts: Buffer[] = []
+  for await (const part of read.body) {
+    if (parts.length === 0) stalled.kill('SIGSTOP')
+    parts.push(part)
+  }
+  sameBytes(t, Buffer.concat(parts), body, 'every byte, once, in order')
+})
