@@ -76,11 +76,12 @@ export class RunningAllInOne {
 /**
  * One all-in-one for every test of a file: started before the first test,
  * stopped (and its temp dir removed) after the last. Tests share it and
- * keep apart by using their own bucket names.
+ * keep apart by using their own bucket names. Hooks that use it must be
+ * `test.serial.before` too: plain before hooks run concurrently.
  */
 export function allInOneForFile (test: TestFn, options: AllInOneOptions = {}): () => RunningAllInOne {
   let cluster: RunningAllInOne | undefined
-  test.before(async () => {
+  test.serial.before(async () => {
     cluster = await RunningAllInOne.start(options)
   })
   test.after.always(async () => {
