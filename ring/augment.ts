@@ -1,11 +1,21 @@
 import { NONE } from './limits.ts'
 import type { Placement } from './placement.ts'
+import { DeviceSlots } from './device-slots.ts'
 
 // Path costs, in half-moves so a tie-break fits between whole moves.
 const LEAVE_HOME = 2
 const SECOND_REPLICA = 1
 const RETURN_HOME = -2
 const SOURCE = -2
+/** Replicas a nearby search reads per device before giving up on it. */
+const NEARBY_LIMIT = 256
+/**
+ * Work (replica-device checks) the searches may spend per partition-replica
+ * of the ring, so a pathological rebalance ends in time linear in the ring
+ * size, a little above the minimum moves, rather than running for hours.
+ */
+const WORK_PER_REPLICA = 100
+const MIN_WORK = 50_000_000
 
 /** One replica's step along a path or cycle. */
 interface Hop {
@@ -38,8 +48,10 @@ export class Augmenter {
   private readonly mask: number
   private readonly nodes: Int32Array
   private readonly nodeOf: Int32Array
-  private readonly slots: Int32Array[]
-  private readonly lengths: Int32Array
+  /** Every replica on each device. */
+  private readonly slots: DeviceSlots
+  /** Replicas that arrived on each device in this rebalance (moving them on is free). */
+  private readonly arrived: DeviceSlots
   private readonly rows: Row[]
   private readonly rowValid: Uint8Array
   private readonly dist: Float64Array
@@ -52,6 +64,10 @@ export class Augmenter {
   private tail = 0
   /** The device a relieve() search starts from; never re-entered. */
   private source = -1
+  /** The last search met a negative cycle. */
+  private looped = false
+  private work = 0
+  private readonly budget: number
 
   constructor (pl: Placement, movable: (p: number) => boolean) {
     this.pl = pl
@@ -62,12 +78,15 @@ export class Augmenter {
     const n = this.nodes.length
     this.nodeOf = new Int32Array(pl.tiers.size).fill(-1)
     this.nodes.forEach((d, k) => { this.nodeOf[d] = k })
-    this.lengths = new Int32Array(n)
-    this.slots = Array.from(this.nodes, (d) => new Int32Array(pl.count[d]! + 16))
+    this.slots = new DeviceSlots(n, (k) => pl.count[this.nodes[k]!]!)
+    this.arrived = new DeviceSlots(n, () => 0)
     pl.assign.forEach((row, r) => {
       for (let p = 0; p < row.length; p++) {
-        const k = this.nodeOf[row[p]!] ?? -1
-        if (k >= 0) this.push(k, (r << this.shift) | p)
+        const d = row[p]!
+        const k = this.nodeOf[d] ?? -1
+        if (k < 0) continue
+        this.slots.push(k, (r << this.shift) | p)
+        if (!pl.originHas(p, d)) this.arrived.push(k, (r << this.shift) | p)
       }
     })
     this.rows = Array.from(this.nodes, () => ({ cost: new Float64Array(n), slot: new Int32Array(n) }))
@@ -78,10 +97,73 @@ export class Augmenter {
     this.queued = new Uint8Array(n)
     this.queue = new Int32Array(n + 1)
     this.scratch = { cost: new Float64Array(n), slot: new Int32Array(n) }
+    this.budget = Math.max(MIN_WORK, WORK_PER_REPLICA * pl.parts * pl.replicas)
+  }
+
+  /** Whether the searches gave up on their work budget (the result may move more than needed). */
+  get exhausted (): boolean {
+    return this.work > this.budget
   }
 
   /** Places the unassigned replica `slot` (r << partPower | p); false when no path exists. */
   place (slot: number): boolean {
+    return this.placeNearby(slot) || this.settle(() => this.searchFromSlot(slot))
+  }
+
+  /** Takes one replica off over-target device `d` toward a device with room; false when no path exists. */
+  relieve (d: number): boolean {
+    return this.settle(() => this.searchFromDevice(d))
+  }
+
+  /**
+   * The common case, found cheaply: a device the replica fits is full, but
+   * one of its replicas can step aside onto a device with room. A replica
+   * that already moved in this rebalance steps aside for free; otherwise one
+   * whose partition has not moved yet costs one move. Each device's lists
+   * are read from where the last search stopped, a bounded number at a time.
+   */
+  private placeNearby (slot: number): boolean {
+    const pl = this.pl
+    const r = slot >>> this.shift
+    const p = slot & this.mask
+    pl.loadOthers(p, r)
+    const fitting: number[] = []
+    for (let k = 0; k < this.nodes.length; k++) if (pl.fits(this.nodes[k]!)) fitting.push(k)
+    this.work += fitting.length * NEARBY_LIMIT * 2
+    for (const free of [true, false]) {
+      for (const k of fitting) {
+        const y = this.nodes[k]!
+        let to = -1
+        const take = (q: number): boolean => {
+          const pq = q & this.mask
+          if (pq === p || pl.assign[q >>> this.shift]![pq] !== y) return false
+          if (!free && (pl.moved[pq] !== 0 || !this.movable(pq))) return false
+          to = pl.findNeedy(pq, q >>> this.shift)
+          return to >= 0
+        }
+        const q = (free ? this.arrived : this.slots).next(k, NEARBY_LIMIT, take)
+        if (q >= 0 && this.apply([{ slot: q, from: y, to }, { slot, from: NONE, to: y }])) return true
+      }
+    }
+    return false
+  }
+
+  /**
+   * Runs a search and applies its path. A search that runs into a negative
+   * cycle (a rotation that would save moves; the detour sweeps can leave
+   * some) finds no sound path: cancel the cycles and search once more.
+   */
+  private settle (search: () => number): boolean {
+    if (this.exhausted) return false
+    let hops = this.pathTo(search())
+    if (this.looped) {
+      this.cancelCycles()
+      hops = this.pathTo(search())
+    }
+    return this.apply(hops)
+  }
+
+  private searchFromSlot (slot: number): number {
     const r = slot >>> this.shift
     const p = slot & this.mask
     this.reset(-1)
@@ -91,11 +173,10 @@ export class Augmenter {
       if (!this.pl.fits(v)) continue
       this.relax(k, this.pl.originHas(p, v) ? RETURN_HOME : 0, SOURCE, slot)
     }
-    return this.apply(this.pathTo(this.run()))
+    return this.run()
   }
 
-  /** Takes one replica off over-target device `d` toward a device with room; false when no path exists. */
-  relieve (d: number): boolean {
+  private searchFromDevice (d: number): number {
     const source = this.nodeOf[d] ?? -1
     this.reset(source)
     if (source >= 0) {
@@ -105,7 +186,7 @@ export class Augmenter {
       // A device with weight 0 is no node of the graph; its replicas are its edges.
       this.expand(SOURCE, 0, this.scanRow(d, -1, this.scratch))
     }
-    return this.apply(this.pathTo(this.run()))
+    return this.run()
   }
 
   private reset (source: number): void {
@@ -149,8 +230,10 @@ export class Augmenter {
       this.head = (this.head + 1) % this.queue.length
       this.queued[u] = 0
       if (u !== source && pl.deviceNeed(this.nodes[u]!) > 0) continue
+      this.work += this.nodes.length
       this.expand(u, this.dist[u]!, this.row(u))
     }
+    this.looped = this.head !== this.tail
     let best = -1
     for (let k = 0; k < this.nodes.length; k++) {
       if (k === source || this.dist[k] === Infinity || pl.deviceNeed(this.nodes[k]!) <= 0) continue
@@ -166,7 +249,7 @@ export class Augmenter {
    * Each one applied lowers the number of moves, so this ends.
    */
   cancelCycles (): void {
-    for (;;) {
+    while (!this.exhausted) {
       const hops = this.negativeCycle()
       if (hops === undefined || !this.apply(hops)) return
     }
@@ -179,6 +262,7 @@ export class Augmenter {
     this.dist.fill(0)
     this.parent.fill(-1)
     for (let round = 0; round < n; round++) {
+      this.work += n * n
       let updated = false
       for (let u = 0; u < n; u++) {
         const row = this.row(u)
@@ -219,10 +303,12 @@ export class Augmenter {
     return -1
   }
 
-  /** The path ending at `sink`; undefined if no source is reached. */
+  /** The path ending at `sink`; undefined if there is none (a loop among parent links counts as a negative cycle). */
   private pathTo (sink: number): Hop[] | undefined {
     if (sink < 0) return undefined
-    return this.hopsBack(sink, SOURCE)
+    const hops = this.hopsBack(sink, SOURCE)
+    if (hops === undefined) this.looped = true
+    return hops
   }
 
   /** Hops along parent links from `k` back to `stop` (a node, or SOURCE / the relieved device). */
@@ -249,7 +335,11 @@ export class Augmenter {
       for (const h of [...hops].reverse()) pl.move(h.slot >>> this.shift, h.slot & this.mask, h.from)
       return false
     }
-    for (const h of hops) this.push(this.nodeOf[h.to]!, h.slot)
+    for (const h of hops) {
+      const k = this.nodeOf[h.to]!
+      this.slots.push(k, h.slot)
+      if (!pl.originHas(h.slot & this.mask, h.to)) this.arrived.push(k, h.slot)
+    }
     for (const p of parts) {
       for (const row of pl.assign) this.invalidate(row[p]!)
     }
@@ -283,11 +373,13 @@ export class Augmenter {
     const pl = this.pl
     const n = this.nodes.length
     cost.fill(Infinity)
-    const list = k >= 0 ? this.compact(k) : this.slotsOf(d)
+    const list = k >= 0 ? this.slots.live(k, (q) => pl.assign[q >>> this.shift]![q & this.mask] === d) : this.slotsOf(d)
+    this.work += list.length
     for (const q of list) {
       const r = q >>> this.shift
       const p = q & this.mask
       if (pl.moved[p] === 0) continue
+      this.work += n
       const leaves = pl.originHas(p, d)
       if (leaves && !this.movable(p)) continue
       pl.loadOthers(p, r)
@@ -307,6 +399,7 @@ export class Augmenter {
       if (open === 0) break
       const p = q & this.mask
       if (pl.moved[p] !== 0 || !this.movable(p)) continue
+      this.work += n
       pl.loadOthers(p, q >>> this.shift)
       for (let j = 0; j < n; j++) {
         if (j === k || cost[j]! <= LEAVE_HOME || !pl.fits(this.nodes[j]!)) continue
@@ -318,37 +411,13 @@ export class Augmenter {
     return row
   }
 
-  /** Drops stale entries (replicas that moved away) from a device's list and returns it. */
-  private compact (k: number): Int32Array {
-    const list = this.slots[k]!
-    const d = this.nodes[k]!
-    let n = 0
-    for (let i = 0; i < this.lengths[k]!; i++) {
-      const q = list[i]!
-      if (this.pl.assign[q >>> this.shift]![q & this.mask] === d) list[n++] = q
-    }
-    this.lengths[k] = n
-    return list.subarray(0, n)
-  }
-
   /** Replicas on a device outside the graph (weight 0), found by a scan. */
   private slotsOf (d: number): Int32Array {
+    this.work += this.pl.parts * this.pl.replicas
     const out: number[] = []
     this.pl.assign.forEach((row, r) => {
       for (let p = 0; p < row.length; p++) if (row[p] === d) out.push((r << this.shift) | p)
     })
     return Int32Array.from(out)
-  }
-
-  private push (k: number, slot: number): void {
-    let list = this.slots[k]!
-    const n = this.lengths[k]!
-    if (n === list.length) {
-      const grown = new Int32Array(list.length * 2 + 16)
-      grown.set(list)
-      this.slots[k] = list = grown
-    }
-    list[n] = slot
-    this.lengths[k] = n + 1
   }
 }

@@ -1,4 +1,5 @@
 import { Augmenter } from './augment.ts'
+import { makeRoom, shedAround } from './detours.ts'
 import { mix32 } from './hash.ts'
 import { NONE } from './limits.ts'
 import { Placement } from './placement.ts'
@@ -69,16 +70,18 @@ export function rebalance (input: RebalanceInput): RebalanceOutcome {
 
   gatherRemoved(pl)
   gatherForDispersion(pl, order, movable)
-  const stuck = placeGathered(pl, order)
+  const stuck = makeRoom(pl, order, movable, placeGathered(pl, order))
   if (pl.totalExcess > 0 && pl.totalNeed > 0) {
-    shed(pl, order, movable, true)
-    shed(pl, order, movable, false)
+    for (const ratio of [0.5, 0.2, 0]) shed(pl, order, movable, true, ratio)
+    shed(pl, order, movable, false, 0)
+    shedAround(pl, order, movable)
   }
   if (stuck.length > 0 || (pl.totalExcess > 0 && pl.totalNeed > 0) || pl.movedCount > minimumMoves) {
     const augmenter = new Augmenter(pl, movable)
     const unplaced = stuck.filter((slot) => !augmenter.place(slot))
     relieveAll(pl, augmenter)
     if (pl.movedCount > minimumMoves) augmenter.cancelCycles()
+    if (augmenter.exhausted) warnings.push('the search for fewer moves hit its work limit; this rebalance may move more than it must')
     if (unplaced.length > 0) {
       for (const slot of unplaced) placeAnywhere(pl, slot)
       warnings.push(`${unplaced.length} partition-replicas were placed beyond their device's target or dispersion cap`)
@@ -153,14 +156,14 @@ function placeGathered (pl: Placement, order: (i: number) => number): number[] {
   return stuck
 }
 
-function shed (pl: Placement, order: (i: number) => number, movable: (p: number) => boolean, firstReplicaOnly: boolean): void {
+function shed (pl: Placement, order: (i: number) => number, movable: (p: number) => boolean, firstReplicaOnly: boolean, ratio: number): void {
   for (let i = 0; i < pl.parts && pl.totalExcess > 0 && pl.totalNeed > 0; i++) {
     const p = order(i)
     if (!movable(p) || (firstReplicaOnly && pl.moved[p]! > 0)) continue
     for (let k = 0; k < pl.replicas; k++) {
       const r = (p + k) % pl.replicas
       const d = pl.assign[r]![p]!
-      if (d === NONE || !pl.isOver(d)) continue
+      if (d === NONE || !pl.isOver(d) || pl.count[d]! - pl.target[d]! < ratio * pl.count[d]!) continue
       const to = pl.findNeedy(p, r)
       if (to < 0) continue
       pl.move(r, p, to)
