@@ -36,16 +36,24 @@ export interface RebalanceOutcome {
 
 /**
  * Moves as few partition-replicas as it can toward the weight/dispersion
- * targets:
+ * targets (targets.ts). Moves are counted on device sets, so which replica
+ * of a partition moves is left open until the end (Placement.normalize).
  * 1. gather what must move: replicas on removed devices, and (where
  *    min_part_hours allows) replicas that break a dispersion cap;
- * 2. place those on devices with room, walking the tier tree;
- * 3. shed the excess of over-target devices straight onto devices with room,
- *    one replica per partition first, then any replica, never one of a
- *    partition moved within min_part_hours;
- * 4. settle what is left with shortest augmenting paths (augment.ts), which
- *    chain through replicas already moving so the count stays at the
- *    minimum, and displace a kept replica only when nothing else works.
+ * 2. place those on devices with room, walking the tier tree; a replica
+ *    that fits only full devices gets in by one of their replicas stepping
+ *    aside (detours.ts);
+ * 3. shed the excess of over-target devices straight onto devices with
+ *    room, the devices losing the largest share of what they hold first
+ *    (they have the fewest ways out), one replica per partition before any
+ *    second one, never a partition moved within min_part_hours; then by
+ *    one-step detours;
+ * 4. settle what is left with shortest augmenting paths and cancel negative
+ *    cycles (augment.ts): exact, so the total matches a min-cost flow on
+ *    every ring small enough to check (test/ring/movement.test.ts), but
+ *    costly per replica, which is why the sweeps above do the bulk.
+ * Removals force moves regardless of min_part_hours; the result always
+ * assigns every replica.
  */
 export function rebalance (input: RebalanceInput): RebalanceOutcome {
   const parts = 2 ** input.partPower
