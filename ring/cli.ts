@@ -92,7 +92,7 @@ async function create (c: Context): Promise<number> {
   const replicas = integer(required(c, 'replicas'), 'replicas')
   const hours = c.values['min-part-hours']
   const minPartHours = typeof hours === 'string' ? integer(hours, 'min-part-hours') : undefined
-  if (await access(c.paths.builder).then(() => true, () => false)) throw new RingError('InvalidArgument', `a builder already exists at ${c.paths.builder}`)
+  if (await exists(c.paths.builder)) throw new RingError('InvalidArgument', `a builder already exists at ${c.paths.builder}`)
   const builder = RingBuilder.create({ partPower, replicas, minPartHours })
   await writeBuilderFile(c.paths.builder, builder.toState())
   if (c.json) {
@@ -149,6 +149,7 @@ async function rebalance (c: Context): Promise<number> {
   const builder = await load(c)
   const report = builder.rebalance()
   await writeBuilderFile(c.paths.builder, builder.toState())
+  // Compare versions rather than trust `changed`: a crash between the two writes leaves the ring behind.
   const ringVersion = await readRingFile(c.paths.ring).then((r) => r.version, () => 0)
   if (ringVersion !== builder.version) await writeRingFile(c.paths.ring, builder.toRingData())
   for (const warning of report.warnings) c.io.err(`warning: ${warning}`)
@@ -226,6 +227,10 @@ async function load (c: Context): Promise<RingBuilder> {
     }
     throw err
   }
+}
+
+async function exists (path: string): Promise<boolean> {
+  return await access(path).then(() => true, () => false)
 }
 
 function emit (c: Context, value: unknown): void {
