@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -55,6 +55,7 @@ test('create, add, rebalance, show, validate', async (t) => {
   t.deepEqual(await ring('validate'), { code: 0, out: ['ring version 1 is valid'], err: [] })
   const loaded = await Ring.load(join(dir, 'object.ring.gz'))
   t.is(loaded.version, 1)
+  const v1 = await readFile(join(dir, 'object.ring.gz'))
 
   t.is((await ring('set-weight', '2', '0')).code, 0)
   const stale = await ring('validate', '--json')
@@ -68,8 +69,11 @@ test('create, add, rebalance, show, validate', async (t) => {
   t.is(second.dispersion, 0)
   t.is((await ring('validate')).code, 0)
   t.is((await Ring.load(join(dir, 'object.ring.gz'))).version, 2)
+  // A ring file left behind (a crash between the builder and ring writes) is caught up.
+  await writeFile(join(dir, 'object.ring.gz'), v1)
   const nothing = await ring('rebalance')
   t.regex(nothing.out[0]!, /nothing to move: ring stays at version 2/)
+  t.is((await Ring.load(join(dir, 'object.ring.gz'))).version, 2)
 })
 
 test('bad usage exits 2, failures exit 1 with one line', async (t) => {
