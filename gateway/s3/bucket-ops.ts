@@ -25,27 +25,31 @@ export async function listBuckets (ctx: S3Context): Promise<void> {
   if (maxBuckets !== undefined && (!Number.isInteger(maxBuckets) || maxBuckets < 1 || maxBuckets > 10000)) {
     throw new S3Error('InvalidArgument', 'max-buckets must be an integer from 1 to 10000')
   }
+  const limit = maxBuckets ?? Number.POSITIVE_INFINITY
   const buckets: XmlElement[] = []
   let marker = q.get('continuation-token') ?? undefined
+  // The token is the last bucket returned; it is known to be truncated only once one more bucket is seen.
+  let last: string | undefined
   let truncated = false
-  for (;;) {
-    const page = await ctx.namespace.listContainers(ctx.account, { prefix, marker, limit: Math.min(1000, maxBuckets ?? 1000) })
+  scan: for (;;) {
+    const page = await ctx.namespace.listContainers(ctx.account, { prefix, marker, limit: Math.min(1000, limit + 1) })
     for (const entry of page.entries) {
       // Multipart parts live in hidden companion containers; they are not buckets.
       if (entry.name.includes('+')) continue
+      if (buckets.length === limit) {
+        truncated = true
+        break scan
+      }
       buckets.push(['Bucket', [['Name', entry.name], ['CreationDate', entry.createdAt.toISOString()]]])
+      last = entry.name
     }
-    marker = page.nextMarker
     if (!page.truncated) break
-    if (maxBuckets !== undefined && buckets.length >= maxBuckets) {
-      truncated = true
-      break
-    }
+    marker = page.nextMarker
   }
   sendXml(ctx, 'ListAllMyBucketsResult', [
     owner(ctx),
     ['Buckets', buckets],
-    ...opt('ContinuationToken', truncated ? marker : undefined),
+    ...opt('ContinuationToken', truncated ? last : undefined),
     ...opt('Prefix', prefix)
   ])
 }
