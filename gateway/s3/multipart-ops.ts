@@ -2,13 +2,13 @@ import { createHash, randomBytes } from 'node:crypto'
 import { StorageError, type ObjectPath } from '../../storage/index.ts'
 import { createPayloadStream } from './auth/index.ts'
 import { bucketOf, lastModifiedOf, owner, sendXml } from './bucket-ops.ts'
-import { checkReadConditions } from './conditions.ts'
+import { checkReadConditions, checkWriteConditions, hasWriteConditions } from './conditions.ts'
 import { S3Error } from './errors.ts'
 import {
   MANIFEST_KEY, MANIFEST_SIZE_KEY, partObjectName, removeParts, removeReplacedParts, segmentsContainer, uploadsContainer, type ManifestPart
 } from './multipart-manifest.ts'
 import { metadataFromHeaders } from './object-metadata.ts'
-import { copySourcePath, objectPath, trailerMetadata } from './object-ops.ts'
+import { conditionSubject, copySourcePath, objectPath, trailerMetadata } from './object-ops.ts'
 import { headIfExists, openObject } from './object-reader.ts'
 import { parseRange } from './range.ts'
 import { readDocument } from './request-body.ts'
@@ -160,6 +160,8 @@ export async function completeMultipartUpload (ctx: S3Context): Promise<void> {
   const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex')}-${parts.length}`
   const size = parts.reduce((sum, p) => sum + p.size, 0)
   const previous = await headIfExists(ctx.namespace, path)
+  // Conditional writes hold for the object a Complete creates as for a PUT; the upload stays for a retry.
+  if (hasWriteConditions(ctx.headers)) checkWriteConditions(ctx.headers, conditionSubject(previous))
   const metadata: Record<string, string> = { ...record, etag, [MANIFEST_KEY]: uploadId, [MANIFEST_SIZE_KEY]: String(size) }
   delete metadata.initiator
   const manifest = Buffer.from(JSON.stringify(parts))

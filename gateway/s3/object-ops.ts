@@ -28,7 +28,7 @@ function header (ctx: S3Context, name: string): string | undefined {
 }
 
 /** The current object's ETag and date for a precondition, or undefined when it does not exist. */
-function conditionSubject (info: ObjectInfo | undefined): ConditionSubject | undefined {
+export function conditionSubject (info: ObjectInfo | undefined): ConditionSubject | undefined {
   return info === undefined ? undefined : { etag: info.metadata.etag ?? '', lastModified: lastModifiedOf(info.timestamp) }
 }
 

@@ -240,3 +240,52 @@ test('multipart with ChecksumAlgorithm (as the CLIs and SDK upload helpers do by
   const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k', ChecksumMode: 'ENABLED' }))
   t.true((await bodyBytes(got.Body)).equals(Buffer.concat(parts)))
 })
+
+test('ListMultipartUploads: prefix, delimiter, and paging by key and upload id markers', async (t) => {
+  const { s3, bucket } = await newBucket('mpu-list')
+  const keys = ['a', 'a', 'a/b', 'dir/x', 'dir/y', 'z \u00e9']
+  const uploads: Array<[string, string]> = []
+  for (const key of keys) uploads.push([key, (await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId!])
+  const expected = [...uploads].sort(([ka, ia], [kb, ib]) => Buffer.compare(Buffer.from(ka), Buffer.from(kb)) || (ia < ib ? -1 : 1))
+  const seen: Array<[string, string]> = []
+  let keyMarker: string | undefined
+  let uploadIdMarker: string | undefined
+  for (let pages = 0; pages < 20; pages++) {
+    const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, MaxUploads: 2, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }))
+    t.true((page.Uploads?.length ?? 0) <= 2)
+    seen.push(...(page.Uploads ?? []).map((u): [string, string] => [u.Key!, u.UploadId!]))
+    if (page.IsTruncated !== true) break
+    keyMarker = page.NextKeyMarker
+    uploadIdMarker = page.NextUploadIdMarker
+  }
+  t.deepEqual(seen, expected)
+
+  const afterKey = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: 'a' }))
+  t.deepEqual(afterKey.Uploads?.map((u) => u.Key), ['a/b', 'dir/x', 'dir/y', 'z \u00e9'], 'a key marker alone skips every upload of that key')
+  const rolled = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Delimiter: '/' }))
+  t.deepEqual(rolled.Uploads?.map((u) => u.Key), ['a', 'a', 'z \u00e9'])
+  t.deepEqual(rolled.CommonPrefixes?.map((p) => p.Prefix), ['a/', 'dir/'])
+  const prefixed = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'dir/' }))
+  t.deepEqual(prefixed.Uploads?.map((u) => u.Key), ['dir/x', 'dir/y'])
+})
+
+test('CompleteMultipartUpload honours If-None-Match * and If-Match, like PutObject', async (t) => {
+  const { s3, bucket } = await newBucket('mpu-cond')
+  const completeOnce = async (key: string, conditions: { IfNoneMatch?: string, IfMatch?: string }) => {
+    const { uploadId, etags } = await upload(s3, bucket, key, new Map([[1, randomBytes(100)]]))
+    const parts = { Parts: [{ PartNumber: 1, ETag: etags.get(1) }] }
+    return { uploadId, complete: async () => await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: parts, ...conditions })) }
+  }
+  const first = await completeOnce('k', { IfNoneMatch: '*' })
+  const created = await first.complete()
+  const second = await completeOnce('k', { IfNoneMatch: '*' })
+  t.like(await failure(second.complete()), { name: 'PreconditionFailed', status: 412 })
+  t.is((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }))).ETag, created.ETag, 'the object is unchanged')
+  t.is((await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'k', UploadId: second.uploadId }))).Parts?.length, 1, 'the refused upload can still be completed or aborted')
+  const wrongMatch = await completeOnce('k', { IfMatch: '"00000000000000000000000000000000-1"' })
+  t.like(await failure(wrongMatch.complete()), { name: 'PreconditionFailed', status: 412 })
+  const rightMatch = await completeOnce('k', { IfMatch: created.ETag })
+  t.not((await rightMatch.complete()).ETag, undefined)
+  const missing = await completeOnce('missing', { IfMatch: created.ETag })
+  t.like(await failure(missing.complete()), { name: 'NoSuchKey', status: 404 })
+})
