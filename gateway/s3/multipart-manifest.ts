@@ -38,7 +38,8 @@ export function manifestSize (info: ObjectInfo): number {
   return Number(info.metadata[MANIFEST_SIZE_KEY])
 }
 
-async function readManifest (namespace: Namespace, path: ObjectPath): Promise<{ uploadId: string, parts: ManifestPart[] }> {
+/** A multipart object's parts, in order, as its manifest lists them. */
+export async function readManifest (namespace: Namespace, path: ObjectPath): Promise<{ uploadId: string, parts: ManifestPart[] }> {
   const read = await namespace.getObject(path)
   const chunks: Buffer[] = []
   for await (const chunk of read.body) chunks.push(chunk)

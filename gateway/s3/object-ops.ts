@@ -7,8 +7,8 @@ import { checkReadConditions, checkWriteConditions, hasWriteConditions, type Con
 import { S3Error } from './errors.ts'
 import { copiedMetadata, headersFromMetadata, metadataFromHeaders, quotedEtag } from './object-metadata.ts'
 import { removeReplacedParts, segmentsContainer } from './multipart-manifest.ts'
-import { headIfExists, openObject, removeObject } from './object-reader.ts'
-import { parseRange } from './range.ts'
+import { headIfExists, openObject, partRange, removeObject } from './object-reader.ts'
+import { parseRange, type RequestedRange } from './range.ts'
 import { readDocument } from './request-body.ts'
 import type { S3Context } from './s3-api.ts'
 import { parseXml, type XmlElement } from './xml.ts'
@@ -99,9 +99,22 @@ function objectHeaders (ctx: S3Context, info: ObjectInfo, wholeObject: boolean):
   return headers
 }
 
+/** The range a GET/HEAD asks for: a Range header or a `partNumber` (never both), with the part count to report. */
+async function requestedRange (ctx: S3Context, path: ObjectPath): Promise<{ range?: RequestedRange, partsCount?: number }> {
+  const partNumber = ctx.target.query.get('partNumber')
+  const rangeHeader = header(ctx, 'range')
+  if (partNumber === null) return { range: parseRange(rangeHeader) }
+  if (rangeHeader !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter.')
+  const n = Number(partNumber)
+  if (!/^\d+$/.test(partNumber) || n < 1 || n > 10000) {
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { details: { ArgumentName: 'partNumber', ArgumentValue: partNumber } })
+  }
+  return await partRange(ctx.namespace, path, n)
+}
+
 async function readObject (ctx: S3Context, withBody: boolean): Promise<void> {
   const path = objectPath(ctx)
-  const range = parseRange(header(ctx, 'range'))
+  const { range, partsCount } = await requestedRange(ctx, path)
   const opened = await openObject(ctx.namespace, path, range, withBody, (size) => {
     ctx.reply.header('content-range', `bytes */${size}`)
   })
@@ -117,6 +130,7 @@ async function readObject (ctx: S3Context, withBody: boolean): Promise<void> {
   ctx.reply.headers(objectHeaders(ctx, opened.info, opened.contentRange === undefined))
   ctx.reply.header('content-length', String(opened.length))
   if (opened.contentRange !== undefined) ctx.reply.code(206).header('content-range', opened.contentRange)
+  if (partsCount !== undefined) ctx.reply.header('x-amz-mp-parts-count', String(partsCount))
   if (!withBody) {
     ctx.reply.send()
     return

@@ -1,7 +1,7 @@
 import type { Logger } from '../../lib/logger.ts'
 import { StorageError, type Namespace, type ObjectInfo, type ObjectPath, type ObjectRead } from '../../storage/index.ts'
 import { S3Error } from './errors.ts'
-import { isManifest, manifestBody, manifestSize, removeManifestParts } from './multipart-manifest.ts'
+import { isManifest, manifestBody, manifestSize, readManifest, removeManifestParts } from './multipart-manifest.ts'
 import { resolveRange, type RequestedRange } from './range.ts'
 
 export interface OpenedObject {
@@ -64,6 +64,26 @@ export async function openObject (namespace: Namespace, path: ObjectPath, range:
     ? await manifestBody(namespace, path, info, span.offset, span.length)
     : (await namespace.getObject(path, { offset: span.offset, length: span.length })).body
   return { info, length: span.length, size, contentRange, body, cancel: () => { void body.return(undefined) } }
+}
+
+/**
+ * `?partNumber=n` on GET/HEAD as a range: the bytes of part n of a
+ * multipart object (with its part count), or, as S3 does, the whole of a
+ * plain object for part 1. Other part numbers are InvalidPartNumber.
+ */
+export async function partRange (namespace: Namespace, path: ObjectPath, partNumber: number): Promise<{ range?: RequestedRange, partsCount?: number }> {
+  const info = await namespace.headObject(path)
+  if (!isManifest(info)) {
+    if (partNumber !== 1) throw new S3Error('InvalidPartNumber', undefined, { details: { PartNumberRequested: String(partNumber), ActualPartCount: '1' } })
+    return info.size === 0 ? {} : { range: { kind: 'from', start: 0, end: info.size - 1 } }
+  }
+  const { parts } = await readManifest(namespace, path)
+  const part = parts[partNumber - 1]
+  if (part === undefined) {
+    throw new S3Error('InvalidPartNumber', undefined, { details: { PartNumberRequested: String(partNumber), ActualPartCount: String(parts.length) } })
+  }
+  const start = parts.slice(0, partNumber - 1).reduce((sum, p) => sum + p.size, 0)
+  return { range: { kind: 'from', start, end: start + part.size - 1 }, partsCount: parts.length }
 }
 
 export function objectSize (info: ObjectInfo): number {

@@ -289,3 +289,33 @@ test('CompleteMultipartUpload honours If-None-Match * and If-Match, like PutObje
   const missing = await completeOnce('missing', { IfMatch: created.ETag })
   t.like(await failure(missing.complete()), { name: 'NoSuchKey', status: 404 })
 })
+
+test('GetObject and HeadObject with PartNumber: one part of a multipart object and the part count; part 1 of a plain object is all of it', async (t) => {
+  const { s3, bucket } = await newBucket('mpu-partnumber')
+  const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB + 3), randomBytes(99)]
+  const { uploadId, etags } = await upload(s3, bucket, 'mp', new Map(parts.map((body, i) => [i + 1, body])))
+  const done = await s3.send(new CompleteMultipartUploadCommand({
+    Bucket: bucket, Key: 'mp', UploadId: uploadId, MultipartUpload: { Parts: [...etags].map(([PartNumber, ETag]) => ({ PartNumber, ETag })) }
+  }))
+  let offset = 0
+  for (const [i, body] of parts.entries()) {
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'mp', PartNumber: i + 1 }))
+    t.is(got.$metadata.httpStatusCode, 206)
+    t.is(got.PartsCount, 3)
+    t.is(got.ETag, done.ETag, 'the whole object\'s ETag')
+    t.is(got.ContentRange, `bytes ${offset}-${offset + body.length - 1}/${10 * MiB + 3 + 99}`)
+    t.true((await bodyBytes(got.Body)).equals(body), `part ${i + 1}`)
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mp', PartNumber: i + 1 }))
+    t.is(head.ContentLength, body.length)
+    t.is(head.PartsCount, 3)
+    offset += body.length
+  }
+  t.like(await failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'mp', PartNumber: 4 }))), { name: 'InvalidPartNumber', status: 416 })
+  t.like(await failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'mp', PartNumber: 1, Range: 'bytes=0-1' }))), { name: 'InvalidRequest', status: 400 })
+
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: 'plain body' }))
+  const whole = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'plain', PartNumber: 1 }))
+  t.is((await bodyBytes(whole.Body)).toString(), 'plain body')
+  t.is(whole.PartsCount, undefined)
+  t.like(await failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'plain', PartNumber: 2 }))), { status: 416 })
+})
