@@ -1,4 +1,5 @@
 import { RingstackError } from '../../lib/errors.ts'
+import { escapeXml } from './xml-escape.ts'
 
 /**
  * Every S3 error code the gateway can answer with, its HTTP status and the
@@ -109,14 +110,6 @@ export function toS3Error (error: unknown): S3Error {
   return new S3Error('InternalError', undefined, { cause: error })
 }
 
-// XML 1.0 cannot carry most control characters even escaped; S3 emits them as character references.
-const XML_SPECIAL = /[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f]/g
-const XML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }
-
-function escapeXmlText (text: string): string {
-  return text.replace(XML_SPECIAL, (c) => XML_ENTITIES[c] ?? `&#${c.charCodeAt(0)};`)
-}
-
 /**
  * The body S3 sends with an error. There is no namespace on `<Error>`, unlike
  * success documents; SDKs parse either. HEAD and 304 responses carry no body,
@@ -128,6 +121,6 @@ export function renderS3ErrorXml (error: S3Error, requestId: string, hostId?: st
   if (error.resource !== undefined) elements.push(['Resource', error.resource])
   elements.push(['RequestId', requestId])
   if (hostId !== undefined) elements.push(['HostId', hostId])
-  const body = elements.map(([name, value]) => `<${name}>${escapeXmlText(value)}</${name}>`).join('')
+  const body = elements.map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`).join('')
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${body}</Error>`
 }

@@ -1,17 +1,12 @@
 import { XMLParser, type X2jOptions } from 'fast-xml-parser'
 import { S3Error } from './errors.ts'
+import { escapeXml } from './xml-escape.ts'
 
 /** An element: its name and its content (text, children, or nothing). */
 export type XmlElement = [name: string, content?: XmlContent]
 export type XmlContent = string | number | boolean | bigint | XmlElement[] | undefined | null
 
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
-
-export function escapeXml (text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
-    // XML 1.0 cannot carry most control characters even escaped; S3 sends them as character references.
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) => `&#${c.charCodeAt(0)};`)
-}
 
 function renderElement ([name, content]: XmlElement): string {
   if (content === undefined || content === null) return `<${name}/>`

@@ -13,7 +13,7 @@ import { errorCode, signedSend } from './raw-request.ts'
 const cluster = allInOneForFile(test)
 
 const ODD = ['sp ace/x', 'plus+sign', 'pct%20literal', 'pct%', 'new\nline/x', 'uni/\u00e9', 'uni/\u4e2d', 'uni/\ue000', 'uni/\ud83d\ude00',
-  'uni/\uffff', 'tab\tkey', '~tilde', 'amp&lt;<>"\'', 'a/b/c/d', 'a/b/c/e', 'a/b/f', 'a//double', 'trailing/', '/leading']
+  'uni/\uffff', 'tab\tkey', 'cr\rlf\r\n', 'bell\u0007', '~tilde', 'amp&lt;<>"\'', 'a/b/c/d', 'a/b/c/e', 'a/b/f', 'a//double', 'trailing/', '/leading']
 const KEYS = [
   ...ODD,
   ...Array.from({ length: 40 }, (_, i) => `logs/2025/${String(i).padStart(3, '0')}.log`),

@@ -1,4 +1,5 @@
 import test from 'ava'
+import { escapeXml } from '../../../gateway/s3/xml-escape.ts'
 import { parseXml } from '../../../gateway/s3/xml.ts'
 
 /** Request documents as different encoders write them. */
@@ -19,4 +20,12 @@ test('unknown entities, bad references and DOCTYPE-declared entities are Malform
   }
   const declared = '<!DOCTYPE Delete [<!ENTITY boom "BOOM">]><Delete><Object><Key>&boom;</Key></Object></Delete>'
   t.throws(() => parseXml(declared, 'Delete'), { code: 'MalformedXML' })
+})
+
+test('keys go out as XML that parses back to the same string: CR and control characters as character references', (t) => {
+  const key = 'a&b<c>"d\'e\rf\r\ng\u0007h\ti\nj'
+  const escaped = escapeXml(key)
+  t.is(escaped, 'a&amp;b&lt;c&gt;&quot;d&apos;e&#13;f&#13;\ng&#7;h\ti\nj')
+  const doc = parseXml(`<Delete><Object><Key>${escaped.replace('&#7;', '')}</Key></Object></Delete>`, 'Delete')
+  t.deepEqual(doc.Object, [{ Key: key.replace('\u0007', '') }], 'a parser reads CR back as CR, not LF')
 })
