@@ -62,6 +62,10 @@ export async function createBucket (ctx: S3Context): Promise<void> {
     const config = parseXml(body, 'CreateBucketConfiguration')
     const location = config.LocationConstraint
     if (location !== undefined && typeof location !== 'string') throw new S3Error('MalformedXML')
+    // One region per endpoint: a bucket cannot be made elsewhere through it.
+    if (location !== undefined && location !== '' && location !== ctx.region) {
+      throw new S3Error('IllegalLocationConstraintException', `The ${location} location constraint is incompatible for the region specific endpoint this request was sent to.`)
+    }
   }
   const { created } = await ctx.namespace.createContainer(ctx.account, bucket, { 'created-by': ctx.auth.principal })
   if (!created) throw new S3Error('BucketAlreadyOwnedByYou', undefined, { details: { BucketName: bucket } })

@@ -38,6 +38,10 @@ test('CreateBucket, HeadBucket, ListBuckets, GetBucketLocation, DeleteBucket', a
   t.falsy(location.LocationConstraint, 'us-east-1 is the empty constraint')
 
   t.like(await failure(s3.send(new CreateBucketCommand({ Bucket: bucket }))), { name: 'BucketAlreadyOwnedByYou', status: 409 })
+  const elsewhere = bucketName('elsewhere')
+  t.like(await failure(s3.send(new CreateBucketCommand({ Bucket: elsewhere, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }))),
+    { name: 'IllegalLocationConstraintException', status: 400 })
+  t.like(await failure(s3.send(new HeadBucketCommand({ Bucket: elsewhere }))), { status: 404 })
 
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'x', Body: 'x' }))
   t.like(await failure(s3.send(new DeleteBucketCommand({ Bucket: bucket }))), { name: 'BucketNotEmpty', status: 409 })
