@@ -4,12 +4,13 @@ import { createPayloadStream, type PayloadResult } from './auth/index.ts'
 import { requireExistingBucketName } from './bucket-names.ts'
 import { bucketOf, lastModifiedOf, sendXml } from './bucket-ops.ts'
 import { checkReadConditions, checkWriteConditions, hasWriteConditions, type ConditionSubject } from './conditions.ts'
-import { S3Error } from './errors.ts'
+import { S3Error, toS3Error } from './errors.ts'
 import { copiedMetadata, headersFromMetadata, metadataFromHeaders, quotedEtag } from './object-metadata.ts'
 import { removeReplacedParts, segmentsContainer } from './multipart-manifest.ts'
 import { headIfExists, openObject, partRange, removeObject } from './object-reader.ts'
 import { parseRange, type RequestedRange } from './range.ts'
 import { readDocument } from './request-body.ts'
+import { fromStorageError } from './storage-errors.ts'
 import type { S3Context } from './s3-api.ts'
 import { parseXml, type XmlElement } from './xml.ts'
 
@@ -198,6 +199,9 @@ export async function copyObject (ctx: S3Context): Promise<void> {
   sendXml(ctx, 'CopyObjectResult', [['LastModified', lastModifiedOf(info.timestamp).toISOString()], ['ETag', quotedEtag(info.metadata)]])
 }
 
+/** Keys of one DeleteObjects removed at a time: enough to overlap round trips, few enough not to flood the nodes. */
+const DELETE_CONCURRENCY = 32
+
 export async function deleteObjects (ctx: S3Context): Promise<void> {
   const request = parseXml(await readDocument(ctx, { required: true }), 'Delete')
   const quiet = String(request.Quiet ?? 'false').trim().toLowerCase() === 'true'
@@ -209,16 +213,20 @@ export async function deleteObjects (ctx: S3Context): Promise<void> {
     if (typeof key !== 'string' || key === '') throw new S3Error('MalformedXML')
     return key
   })
-  const results: XmlElement[] = []
-  await Promise.all(keys.map(async (key) => {
-    try {
-      await removeObject(ctx.namespace, objectPath(ctx, key), ctx.logger)
-      if (!quiet) results.push(['Deleted', [['Key', key]]])
-    } catch (err) {
-      const error = err instanceof S3Error ? err : new S3Error('InternalError')
-      ctx.logger.warn({ key, err }, 'multi-delete of one key failed')
-      results.push(['Error', [['Key', key], ['Code', error.code], ['Message', error.message]]])
-    }
-  }))
-  sendXml(ctx, 'DeleteResult', results)
+  // A missing bucket fails the request, not each key.
+  await ctx.namespace.headContainer(ctx.account, bucketOf(ctx))
+  const results: XmlElement[][] = []
+  for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) {
+    results.push(...await Promise.all(keys.slice(i, i + DELETE_CONCURRENCY).map(async (key): Promise<XmlElement[]> => {
+      try {
+        await removeObject(ctx.namespace, objectPath(ctx, key), ctx.logger)
+        return quiet ? [] : [['Deleted', [['Key', key]]]]
+      } catch (err) {
+        const error = toS3Error(fromStorageError(err))
+        ctx.logger.warn({ key, err }, 'multi-delete of one key failed')
+        return [['Error', [['Key', key], ['Code', error.code], ['Message', error.message]]]]
+      }
+    })))
+  }
+  sendXml(ctx, 'DeleteResult', results.flat())
 }

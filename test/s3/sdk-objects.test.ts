@@ -280,4 +280,10 @@ test('DeleteObjects: verbose lists every key, Quiet lists only errors; the keys 
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }))
   t.is(listed.KeyCount, 0)
   t.is(listed.Contents, undefined)
+
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kept', Body: 'kept' }))
+  const mixed = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: 'k'.repeat(1025) }, { Key: 'kept' }] } }))
+  t.deepEqual(mixed.Errors?.map((e) => [e.Key, e.Code]), [['k'.repeat(1025), 'KeyTooLongError']], 'a bad key fails alone')
+  t.deepEqual(mixed.Deleted?.map((d) => d.Key), ['kept'])
+  t.like(await failure(s3.send(new DeleteObjectsCommand({ Bucket: 'no-such-bucket-del', Delete: { Objects: [{ Key: 'a' }] } }))), { name: 'NoSuchBucket', status: 404 })
 })
