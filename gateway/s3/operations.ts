@@ -34,6 +34,8 @@ export function operationFor (method: string, target: S3Target, headers: Incomin
     throw new S3Error('NotImplemented', `The ${unsupported} sub-resource is not implemented`)
   }
   if (target.key === undefined) {
+    // Versioning can be read (never enabled) but not configured.
+    if (q.has('versioning') && method !== 'GET') throw new S3Error('NotImplemented', 'Bucket versioning cannot be configured')
     switch (method) {
       case 'PUT': return createBucket
       case 'HEAD': return headBucket

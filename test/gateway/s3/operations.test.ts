@@ -1,6 +1,6 @@
 import test from 'ava'
 import { parseTarget } from '../../../gateway/s3/addressing.ts'
-import { createBucket, listBuckets } from '../../../gateway/s3/bucket-ops.ts'
+import { createBucket, getBucketVersioning, listBuckets } from '../../../gateway/s3/bucket-ops.ts'
 import { operationFor } from '../../../gateway/s3/operations.ts'
 
 const at = (url: string) => parseTarget(url, '127.0.0.1:8080', undefined)
@@ -11,4 +11,9 @@ test('a bucket name no bucket can have addresses none: NoSuchBucket, except Crea
   }
   t.is(operationFor('PUT', at('/b+segments'), {}), createBucket)
   t.is(operationFor('GET', at('/'), {}), listBuckets)
+})
+
+test('versioning is read-only: GET answers, PUT is NotImplemented rather than a CreateBucket', (t) => {
+  t.is(operationFor('GET', at('/b?versioning'), {}), getBucketVersioning)
+  t.throws(() => operationFor('PUT', at('/b?versioning'), {}), { code: 'NotImplemented' })
 })
