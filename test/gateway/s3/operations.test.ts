@@ -14,6 +14,6 @@ test('a bucket name no bucket can have addresses none: NoSuchBucket, except Crea
 })
 
 test('versioning is read-only: GET answers, PUT is NotImplemented rather than a CreateBucket', (t) => {
-  t.is(operationFor('GET', at('/b?versioning'), {}), getBucketVersioning)
-  t.throws(() => operationFor('PUT', at('/b?versioning'), {}), { code: 'NotImplemented' })
+  t.is(operationFor('GET', at('/bkt?versioning'), {}), getBucketVersioning)
+  t.throws(() => operationFor('PUT', at('/bkt?versioning'), {}), { code: 'NotImplemented' })
 })
