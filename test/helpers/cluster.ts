@@ -5,7 +5,7 @@ import type { ExecutionContext } from 'ava'
 import { createLogger, silentLogger } from '../../lib/logger.ts'
 import { buildRing, type Ring } from '../../ring/index.ts'
 import { GrpcStorageNodeClient, HybridClock } from '../../storage/index.ts'
-import { NodePool, ObjectClient, type ObjectClientOptions } from '../../storage/object-client/index.ts'
+import { NodePool, ObjectClient, type ObjectClientOptions, type ObjectPath } from '../../storage/object-client/index.ts'
 import { freePort, killAndWait, spawnRingstack, type Spawned } from './processes.ts'
 
 export interface TestNode {
@@ -27,18 +27,42 @@ export class TestCluster {
   readonly pool: NodePool
   readonly client: ObjectClient
 
+  private readonly clock = new HybridClock()
+
   private constructor (dir: string, ring: Ring, nodes: TestNode[], options: ObjectClientOptions) {
     this.dir = dir
     this.ring = ring
     this.nodes = nodes
     this.pool = new NodePool((address) => new GrpcStorageNodeClient(address), { suppressMs: 1_000 })
-    this.client = new ObjectClient({
-      placement: { current: () => ring },
+    this.client = this.clientWith(options)
+  }
+
+  /** Another object client on the same nodes, e.g. with other quorums. */
+  clientWith (options: ObjectClientOptions): ObjectClient {
+    return new ObjectClient({
+      placement: { current: () => this.ring },
       pool: this.pool,
-      clock: new HybridClock(),
+      clock: this.clock,
       // RINGSTACK_TEST_LOG=1 shows what the client saw (replicas dropped, reads resumed).
       logger: process.env.RINGSTACK_TEST_LOG === undefined ? silentLogger() : createLogger('test-client')
-    }, { replicas: ring.replicas, ...options })
+    }, { replicas: this.ring.replicas, ...options })
+  }
+
+  /**
+   * Waits until every primary of the object holds the version `timestamp`:
+   * a put is acked at W, the last replica may still be committing.
+   */
+  async untilEveryReplicaHas (path: ObjectPath, timestamp: bigint, timeoutMs = 30_000): Promise<void> {
+    const partition = this.ring.partition(path.account, path.container, path.object)
+    const until = Date.now() + timeoutMs
+    for (const device of this.ring.primaries(partition)) {
+      for (;;) {
+        const info = await this.pool.client(device).head({ device: device.device, partition, ...path })
+        if (info.timestamp >= timestamp) break
+        if (Date.now() > until) throw new Error(`replica on ${device.host}:${device.port} never got version ${timestamp}`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
   }
 
   /** With `t`, the cluster goes away with that test; without, call destroy(). */

@@ -109,9 +109,11 @@ test.serial('kill -9 of one node: old and new objects still read and write; its 
 test.serial('a flipped byte in one replica is never served: the read moves to a good replica', async (t) => {
   // R = 3 makes every read hear all replicas and pick the first in ring order,
   // so the corrupted primary is the one read first, every time.
-  const cluster = await TestCluster.start(t, { client: { readQuorum: 3, writeQuorum: 1 } })
+  const cluster = await TestCluster.start(t)
+  const reader = cluster.clientWith({ readQuorum: 3, writeQuorum: 1 })
   const body = randomBytes(2 * 1024 * 1024)
-  await cluster.client.put(path('rot'), bytesOf(body))
+  const written = await cluster.client.put(path('rot'), bytesOf(body))
+  await cluster.untilEveryReplicaHas(path('rot'), written.timestamp)
   const partition = cluster.ring.partition('AUTH_test', 'c', 'rot')
   const first = cluster.ring.primaries(partition)[0]!
   const node = cluster.nodes.find((n) => n.port === first.port)!
@@ -121,7 +123,7 @@ test.serial('a flipped byte in one replica is never served: the read moves to a 
   bytes[1_500_000] = bytes[1_500_000]! ^ 0xff
   await writeFile(file!, bytes)
 
-  const read = await cluster.client.get(path('rot'))
+  const read = await reader.get(path('rot'))
   t.is(sha256(await collect(read.body)), sha256(body), 'the bytes served are the right ones')
   t.deepEqual(await dataFiles(node.devicePath), [], 'the corrupt replica left the object store')
   const quarantined = await readdir(join(node.devicePath, 'quarantine'), { recursive: true })
@@ -141,13 +143,15 @@ test.serial('a stalled node (SIGSTOP) is dropped once it lags the others; writes
 
 test.serial('a read whose node stalls mid-stream (SIGSTOP) resumes on another replica at the same byte', async (t) => {
   // R = 3 makes the read start on the first primary in ring order, the one stopped below.
-  const cluster = await TestCluster.start(t, { client: { readQuorum: 3, writeQuorum: 1, nodeTimeoutMs: 1_000 } })
+  const cluster = await TestCluster.start(t)
+  const reader = cluster.clientWith({ readQuorum: 3, writeQuorum: 1, nodeTimeoutMs: 1_000 })
   const body = randomBytes(48 * 1024 * 1024)
-  await cluster.client.put(path('stall-mid-read'), bytesOf(body))
+  const written = await cluster.client.put(path('stall-mid-read'), bytesOf(body))
+  await cluster.untilEveryReplicaHas(path('stall-mid-read'), written.timestamp)
   const first = cluster.ring.primaries(cluster.ring.partition('AUTH_test', 'c', 'stall-mid-read'))[0]!
   const stalled = cluster.nodes.find((n) => n.port === first.port)!.process!.child
   t.teardown(() => { stalled.kill('SIGCONT') })
-  const read = await cluster.client.get(path('stall-mid-read'))
+  const read = await reader.get(path('stall-mid-read'))
   const parts: Buffer[] = []
   for await (const part of read.body) {
     if (parts.length === 0) stalled.kill('SIGSTOP')
