@@ -56,11 +56,6 @@ export class RunningAllInOne {
     return this.dataDir
   }
 
-  /** The all-in-one's own data directory (ring, node dirs, logs). */
-  get data (): string {
-    return this.spawned!.match[4]!
-  }
-
   get ringPath (): string {
     return this.spawned!.match[3]!
   }

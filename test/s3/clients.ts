@@ -34,7 +34,7 @@ export interface SdkFailure {
   headers: Record<string, string>
 }
 
-export function failureOf (err: unknown): SdkFailure {
+function failureOf (err: unknown): SdkFailure {
   const e = err as { name: string, $metadata?: { httpStatusCode?: number, requestId?: string }, $response?: { headers?: Record<string, string> } }
   return { name: e.name, status: e.$metadata?.httpStatusCode, requestId: e.$metadata?.requestId, headers: e.$response?.headers ?? {} }
 }

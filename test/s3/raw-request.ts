@@ -30,7 +30,7 @@ export interface RawRequest {
 }
 
 /** RFC 3986 encoding, as SigV4 canonical queries use it. */
-export function escapeQuery (text: string): string {
+function escapeQuery (text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
 }
 
