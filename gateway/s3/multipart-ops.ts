@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { StorageError, type ObjectPath } from '../../storage/index.ts'
+import { MAX_OBJECT_NAME_BYTES, StorageError, type ObjectPath } from '../../storage/index.ts'
 import { createPayloadStream } from './auth/index.ts'
 import { bucketOf, lastModifiedOf, owner, sendXml } from './bucket-ops.ts'
 import { checkReadConditions, checkWriteConditions, hasWriteConditions } from './conditions.ts'
@@ -20,6 +20,13 @@ const MIN_PART_BYTES = 5 * 1024 * 1024
 const MAX_PARTS = 10000
 /** Separates key and upload id in the name of an upload record; sorts below every printable byte. */
 const SEP = '\u0001'
+const UPLOAD_ID_HEX = 32
+/**
+ * Upload records are named `<key><SEP><upload id>` so that listing them
+ * lists uploads in key order; with the store's 1024-byte name limit that
+ * leaves 991 bytes for the key (S3 allows 1024).
+ */
+const MAX_MULTIPART_KEY_BYTES = MAX_OBJECT_NAME_BYTES - SEP.length - UPLOAD_ID_HEX
 
 function uploadRecord (ctx: S3Context, key: string, uploadId: string): ObjectPath {
   return { account: ctx.account, container: uploadsContainer(bucketOf(ctx)), object: `${key}${SEP}${uploadId}` }
@@ -31,7 +38,7 @@ function segments (ctx: S3Context, object = ''): ObjectPath {
 
 function uploadIdOf (ctx: S3Context): string {
   const id = ctx.target.query.get('uploadId') ?? ''
-  if (!/^[0-9a-f]{32}$/.test(id)) throw new S3Error('NoSuchUpload', undefined, { details: { UploadId: id } })
+  if (id.length !== UPLOAD_ID_HEX || !/^[0-9a-f]+$/.test(id)) throw new S3Error('NoSuchUpload', undefined, { details: { UploadId: id } })
   return id
 }
 
@@ -59,6 +66,12 @@ function partNumberOf (ctx: S3Context): number {
 
 export async function createMultipartUpload (ctx: S3Context): Promise<void> {
   const path = objectPath(ctx)
+  const keyBytes = Buffer.byteLength(path.object)
+  if (keyBytes > MAX_MULTIPART_KEY_BYTES) {
+    throw new S3Error('KeyTooLongError', `Multipart uploads take keys of up to ${MAX_MULTIPART_KEY_BYTES} bytes`, {
+      details: { Size: String(keyBytes), MaxSizeAllowed: String(MAX_MULTIPART_KEY_BYTES) }
+    })
+  }
   await ctx.namespace.headContainer(ctx.account, path.container)
   const metadata = metadataFromHeaders(ctx.headers)
   const algorithm = ctx.headers['x-amz-checksum-algorithm']
@@ -66,7 +79,7 @@ export async function createMultipartUpload (ctx: S3Context): Promise<void> {
   for (const container of [uploadsContainer(path.container), segmentsContainer(path.container)]) {
     await ctx.namespace.createContainer(ctx.account, container)
   }
-  const uploadId = randomBytes(16).toString('hex')
+  const uploadId = randomBytes(UPLOAD_ID_HEX / 2).toString('hex')
   await ctx.namespace.putObject(uploadRecord(ctx, path.object, uploadId), [], { size: 0, metadata: { ...metadata, initiator: ctx.auth.principal } })
   if (typeof algorithm === 'string') ctx.reply.header('x-amz-checksum-algorithm', algorithm)
   sendXml(ctx, 'InitiateMultipartUploadResult', [['Bucket', path.container], ['Key', path.object], ['UploadId', uploadId]])

@@ -126,6 +126,11 @@ test('Complete refuses InvalidPart, InvalidPartOrder, EntityTooSmall; the upload
   t.like(await failure(complete([{ PartNumber: 1, ETag: etags.get(1) }])), { name: 'NoSuchUpload', status: 404 }, 'a completed upload is gone')
   t.like(await failure(s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'k', UploadId: bogus }))), { name: 'NoSuchUpload', status: 404 })
   t.like(await failure(s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId, PartNumber: 0, Body: 'x' }))), { status: 400 })
+
+  // Upload records carry the key plus the upload id under the store's 1024-byte name limit.
+  const longest = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'k'.repeat(991) }))
+  t.truthy(longest.UploadId)
+  t.like(await failure(s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'k'.repeat(992) }))), { name: 'KeyTooLongError', status: 400 })
 })
 
 test('AbortMultipartUpload: ListParts says NoSuchUpload, the parts are gone from the ring', async (t) => {
