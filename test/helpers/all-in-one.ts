@@ -39,6 +39,12 @@ export class RunningAllInOne {
       await rm(cluster.dataDir, { recursive: true, force: true })
       throw err
     }
+    // A ready line without a gateway address means the gateway never came up.
+    if (!/^http:\/\/[^/]+:\d+$/.test(cluster.endpoint)) {
+      const log = cluster.spawned.stderr()
+      await cluster.stop()
+      throw new Error(`ringstack up is ready without an S3 endpoint (${cluster.endpoint}): ${log}`)
+    }
     return cluster
   }
 
