@@ -84,10 +84,12 @@ test('odd keys and empty objects round-trip; DeleteObject removes; missing keys 
   t.like(await failure(s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket-xyz', Key: 'k' }))), { name: 'NoSuchBucket', status: 404 })
 })
 
-test('keys longer than 1024 bytes are KeyTooLongError and nothing is stored', async (t) => {
+test('keys longer than 1024 bytes are KeyTooLongError, NUL in a key InvalidArgument; nothing is stored', async (t) => {
   const { s3, bucket } = await newBucket('longkey')
   const long = '\u00e9'.repeat(513)
   t.like(await failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: long, Body: 'x' }))), { name: 'KeyTooLongError', status: 400 })
+  // The store refuses NUL in names; the error document must still parse (NUL has no XML form).
+  t.like(await failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'nul\u0000key', Body: 'x' }))), { name: 'InvalidArgument', status: 400 })
   const exactly = 'k'.repeat(1024)
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: exactly, Body: 'x' }))
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }))

@@ -29,3 +29,7 @@ test('keys go out as XML that parses back to the same string: CR and control cha
   const doc = parseXml(`<Delete><Object><Key>${escaped.replace('&#7;', '')}</Key></Object></Delete>`, 'Delete')
   t.deepEqual(doc.Object, [{ Key: key.replace('\u0007', '') }], 'a parser reads CR back as CR, not LF')
 })
+
+test('NUL, which no XML can carry, becomes U+FFFD rather than an unparseable &#0;', (t) => {
+  t.is(escapeXml('nul\u0000key'), 'nul\ufffdkey')
+})
