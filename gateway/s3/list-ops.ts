@@ -23,7 +23,8 @@ function maxKeysOf (ctx: S3Context): number {
   return Math.min(n, MAX_KEYS)
 }
 
-function encoderOf (ctx: S3Context): (text: string) => string {
+/** `encoding-type=url` for listings: keys and prefixes URL-encoded, or as they are. */
+export function keyEncoder (ctx: S3Context): (text: string) => string {
   const type = ctx.target.query.get('encoding-type')
   if (type === null) return (text) => text
   if (type !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', { details: { ArgumentName: 'encoding-type', ArgumentValue: type } })
@@ -33,7 +34,7 @@ function encoderOf (ctx: S3Context): (text: string) => string {
 
 function common (ctx: S3Context): Omit<Listing, 'marker'> {
   const q = ctx.target.query
-  return { prefix: q.get('prefix') || undefined, delimiter: q.get('delimiter') || undefined, maxKeys: maxKeysOf(ctx), encode: encoderOf(ctx) }
+  return { prefix: q.get('prefix') || undefined, delimiter: q.get('delimiter') || undefined, maxKeys: maxKeysOf(ctx), encode: keyEncoder(ctx) }
 }
 
 async function fetchPage (ctx: S3Context, listing: Listing): Promise<{ contents: XmlElement[], prefixes: XmlElement[], truncated: boolean, nextMarker?: string, count: number }> {

@@ -13,6 +13,7 @@ import { headIfExists, openObject } from './object-reader.ts'
 import { parseRange } from './range.ts'
 import { readDocument } from './request-body.ts'
 import type { S3Context } from './s3-api.ts'
+import { keyEncoder } from './list-ops.ts'
 import { opt, parseXml, type XmlElement } from './xml.ts'
 
 const MAX_PART_BYTES = 5 * 1024 ** 3
@@ -241,33 +242,49 @@ export async function listMultipartUploads (ctx: S3Context): Promise<void> {
   const q = ctx.target.query
   const prefix = q.get('prefix') ?? undefined
   const delimiter = q.get('delimiter') || undefined
-  const keyMarker = q.get('key-marker') ?? undefined
-  const uploadIdMarker = q.get('upload-id-marker') ?? undefined
+  const keyMarker = q.get('key-marker') || undefined
+  const uploadIdMarker = q.get('upload-id-marker') || undefined
   const maxUploads = maxOf(ctx, 'max-uploads', 1000)
-  const marker = keyMarker === undefined ? undefined : uploadIdMarker === undefined ? `${keyMarker}${SEP}\uffff` : `${keyMarker}${SEP}${uploadIdMarker}`
+  const encode = keyEncoder(ctx)
   const page = maxUploads === 0
-    ? { entries: [], commonPrefixes: [] as string[], truncated: false }
-    : await ctx.namespace.listings.listObjects(ctx.account, uploadsContainer(bucket), { prefix, delimiter, marker, limit: maxUploads })
-      .catch((err: unknown) => {
-        if (err instanceof StorageError && err.code === 'NotFound') return { entries: [], commonPrefixes: [] as string[], truncated: false }
-        throw err
-      })
+    ? { entries: [], commonPrefixes: [] as string[], truncated: false, nextMarker: undefined }
+    : await ctx.namespace.listings.listObjects(ctx.account, uploadsContainer(bucket), {
+      prefix, delimiter, marker: uploadsMarker(keyMarker, uploadIdMarker, delimiter), limit: maxUploads
+    }).catch((err: unknown) => {
+      if (err instanceof StorageError && err.code === 'NotFound') return { entries: [], commonPrefixes: [] as string[], truncated: false, nextMarker: undefined }
+      throw err
+    })
   const uploads: XmlElement[] = page.entries.map((e) => {
     const cut = e.name.lastIndexOf(SEP)
     return ['Upload', [
-      ['Key', e.name.slice(0, cut)], ['UploadId', e.name.slice(cut + 1)],
+      ['Key', encode(e.name.slice(0, cut))], ['UploadId', e.name.slice(cut + 1)],
       ['Initiator', [['ID', ctx.auth.principal], ['DisplayName', ctx.auth.principal]]], owner(ctx),
       ['StorageClass', 'STANDARD'], ['Initiated', e.lastModified.toISOString()]
     ]]
   })
-  const last = page.entries.at(-1)
-  const cut = last?.name.lastIndexOf(SEP) ?? -1
+  // A page may end on an upload (key and id) or on a common prefix (a key marker alone).
+  const next = page.truncated ? page.nextMarker : undefined
+  const cut = next?.lastIndexOf(SEP) ?? -1
   sendXml(ctx, 'ListMultipartUploadsResult', [
-    ['Bucket', bucket], ['KeyMarker', keyMarker ?? ''], ['UploadIdMarker', uploadIdMarker ?? ''],
-    ...opt('NextKeyMarker', page.truncated && last !== undefined ? last.name.slice(0, cut) : undefined),
-    ...opt('NextUploadIdMarker', page.truncated && last !== undefined ? last.name.slice(cut + 1) : undefined),
-    ...opt('Prefix', prefix), ...opt('Delimiter', delimiter),
+    ['Bucket', bucket], ['KeyMarker', encode(keyMarker ?? '')], ['UploadIdMarker', uploadIdMarker ?? ''],
+    ...opt('NextKeyMarker', next === undefined ? undefined : encode(cut === -1 ? next : next.slice(0, cut))),
+    ...opt('NextUploadIdMarker', next === undefined || cut === -1 ? undefined : next.slice(cut + 1)),
+    ...opt('Prefix', prefix === undefined ? undefined : encode(prefix)), ...opt('Delimiter', delimiter === undefined ? undefined : encode(delimiter)),
+    ...opt('EncodingType', q.get('encoding-type') ?? undefined),
     ['MaxUploads', maxUploads], ['IsTruncated', page.truncated], ...uploads,
-    ...page.commonPrefixes.map((p): XmlElement => ['CommonPrefixes', [['Prefix', p]]])
+    ...page.commonPrefixes.map((p): XmlElement => ['CommonPrefixes', [['Prefix', encode(p)]]])
   ])
+}
+
+/**
+ * Where a ListMultipartUploads page starts in the upload records
+ * (`<key><SEP><id>`): after one upload, after every upload of a key, or,
+ * for a key marker that is a common prefix from the last page, after that
+ * whole prefix (the listing skips a rolled-up prefix equal to its marker).
+ */
+function uploadsMarker (keyMarker: string | undefined, uploadIdMarker: string | undefined, delimiter: string | undefined): string | undefined {
+  if (keyMarker === undefined) return undefined
+  if (uploadIdMarker !== undefined) return `${keyMarker}${SEP}${uploadIdMarker}`
+  if (delimiter !== undefined && keyMarker.endsWith(delimiter)) return keyMarker
+  return `${keyMarker}${SEP}\uffff`
 }

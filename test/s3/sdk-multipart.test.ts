@@ -3,7 +3,7 @@ import test from 'ava'
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand,
   DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command,
-  ListPartsCommand, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand, type S3Client
+  ListPartsCommand, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand, type ListMultipartUploadsCommandOutput, type S3Client
 } from '@aws-sdk/client-s3'
 import { allInOneForFile } from '../helpers/all-in-one.ts'
 import { bodyBytes, bucketName, failure, s3Client } from './clients.ts'
@@ -272,6 +272,24 @@ test('ListMultipartUploads: prefix, delimiter, and paging by key and upload id m
   t.deepEqual(rolled.CommonPrefixes?.map((p) => p.Prefix), ['a/', 'dir/'])
   const prefixed = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'dir/' }))
   t.deepEqual(prefixed.Uploads?.map((u) => u.Key), ['dir/x', 'dir/y'])
+
+  // One item a page, uploads and common prefixes mixed: each exactly once.
+  const items: string[] = []
+  keyMarker = undefined
+  uploadIdMarker = undefined
+  for (let pages = 0; pages < 20; pages++) {
+    const page: ListMultipartUploadsCommandOutput = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, MaxUploads: 1, Delimiter: '/', KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }))
+    items.push(...(page.Uploads ?? []).map((u) => u.Key!), ...(page.CommonPrefixes ?? []).map((p) => `prefix ${p.Prefix!}`))
+    if (page.IsTruncated !== true) break
+    keyMarker = page.NextKeyMarker
+    uploadIdMarker = page.NextUploadIdMarker
+  }
+  t.deepEqual(items, ['a', 'a', 'prefix a/', 'prefix dir/', 'z \u00e9'])
+
+  const encoded = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, EncodingType: 'url', Prefix: 'z ' }))
+  t.is(encoded.EncodingType, 'url')
+  t.deepEqual(encoded.Uploads?.map((u) => u.Key), [encodeURIComponent('z \u00e9')])
+  t.is(decodeURIComponent(encoded.Prefix!), 'z ')
 })
 
 test('CompleteMultipartUpload honours If-None-Match * and If-Match, like PutObject', async (t) => {
