@@ -27,6 +27,8 @@ export class SupervisedProcess implements Startable {
   private log: WriteStream | undefined
   private stopping = false
   private restarts = 0
+  /** Whether any start of this child got as far as its ready line. */
+  private everReady = false
   private restartTimer: NodeJS.Timeout | undefined
   /** The ready line's match from the latest start, e.g. to learn a bound port. */
   readyMatch: RegExpMatchArray | undefined
@@ -69,6 +71,7 @@ export class SupervisedProcess implements Startable {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     this.child = child
     child.stderr?.pipe(this.log!, { end: false })
+    let isReady = false
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} not ready after ${this.options.readyTimeoutMs ?? 30_000} ms`)),
         this.options.readyTimeoutMs ?? 30_000)
@@ -77,6 +80,8 @@ export class SupervisedProcess implements Startable {
         this.log?.write(`${line}\n`)
         const match = line.match(ready)
         if (match !== null) {
+          isReady = true
+          this.everReady = true
           this.readyMatch = match
           clearTimeout(timer)
           resolve()
@@ -85,15 +90,19 @@ export class SupervisedProcess implements Startable {
       child.once('exit', (code, signal) => {
         clearTimeout(timer)
         reject(new Error(`${name} exited (${signal ?? `code ${code}`}) before it was ready; see ${this.options.logFile}`))
-        if (this.stopping) return
+        // A child that never came up is a start failure for the caller, not something to retry forever.
+        if (this.stopping || !this.everReady) return
         logger.warn({ child: name, code, signal }, 'child exited, restarting')
         this.scheduleRestart()
       })
     }).catch((err) => {
-      if (this.restarts === 0) throw err
+      if (!this.everReady) {
+        child.kill('SIGKILL')
+        throw err
+      }
       logger.error({ child: name, err: (err as Error).message }, 'restart failed')
     })
-    if (!this.stopping) logger.info({ child: name, pid: child.pid }, 'child ready')
+    if (isReady && !this.stopping) logger.info({ child: name, pid: child.pid }, 'child ready')
   }
 
   private scheduleRestart (): void {

@@ -68,7 +68,8 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
   }
 
   const cluster = new AllInOne({ dataDir: values.data, host: values.host, httpPort, baseDomain, storagePortBase: portBase, partPower },
-    { logger: createLogger('ringstack-up') })
+    // The terminal shows the ready line and warnings; each role's full log is in DATA/logs/.
+    { logger: createLogger('ringstack-up', { level: process.env.RINGSTACK_LOG_LEVEL ?? 'warn' }) })
   const stopped = new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop)
