@@ -9,6 +9,7 @@ import type { NodeConfig } from './config.ts'
 import { Device } from './device.ts'
 import { ListingService } from './listing-service.ts'
 import { MetricsServer } from '../lib/metrics-server.ts'
+import { widenConnectionWindow, widenStreamWindow } from './receive-window.ts'
 import { NodeMetrics } from './node-metrics.ts'
 import type { Hasher } from './object-file-format.ts'
 import { ObjectService } from './object-service.ts'
@@ -74,6 +75,7 @@ export class StorageNode implements Startable {
     const calls = new CallTracker({ logger: this.logger, metrics })
     const byName = new Map(devices.map((d) => [d.name, d]))
     const server = new Server(SERVER_OPTIONS)
+    widenStreamWindow(server, this.logger)
     server.addService(objectStoreService(), new ObjectService({ devices: byName, calls, metrics }).handlers())
     server.addService(listingStoreService(), new ListingService({ devices: byName, calls }).handlers())
     const metricsServer = new MetricsServer(this.config.host, this.config.metricsPort, this.registry, this.logger)
@@ -85,6 +87,7 @@ export class StorageNode implements Startable {
           else reject(err)
         })
       })
+      widenConnectionWindow(server, this.logger)
       await metricsServer.start()
       this.running = { server, port, calls, devices, metricsServer }
     } catch (err) {
