@@ -1,10 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from '../lib/logger.ts'
 import type { Startable } from '../lib/lifecycle.ts'
-import { buildRing, type Ring } from '../ring/index.ts'
+import { buildRing, Ring } from '../ring/index.ts'
 import { GrpcStorageNodeClient } from '../storage/index.ts'
 import { ensureBootstrapCredentials, type BootstrapCredentials } from '../gateway/index.ts'
 import { SupervisedProcess } from './supervised-process.ts'
@@ -16,13 +15,14 @@ export interface AllInOneConfig {
   httpPort: number
   /** Serves virtual-host style S3 for `<bucket>.<baseDomain>` as well. */
   baseDomain?: string
-  /** First storage node port; 0 picks free ports when the ring is first built. */
+  /** First storage node port; 0 lets the nodes bind free ports when the ring is first built. */
   storagePortBase: number
   partPower: number
 }
 
 const NODES = 3
 const REPLICAS = 3
+const DEVICE = 'd1'
 const BIN = fileURLToPath(new URL('../bin/ringstack.js', import.meta.url))
 
 /**
@@ -50,36 +50,52 @@ export class AllInOne implements Startable {
   async start (): Promise<void> {
     const { dataDir, host } = this.config
     await mkdir(join(dataDir, 'logs'), { recursive: true })
-    const ports = await this.storagePorts()
-    this.ring = await buildRing({
-      ringDir: join(dataDir, 'ring'),
-      partPower: this.config.partPower,
-      replicas: REPLICAS,
-      devices: ports.map((port, i) => ({ region: 1, zone: i + 1, host, port, device: 'd1', weight: 100 }))
-    })
-    const nodes = this.ring.devices.filter((d) => d !== undefined)
-    for (const [i, device] of nodes.entries()) {
-      const id = `node${i + 1}`
-      const devicePath = join(dataDir, id, device.device)
-      await mkdir(devicePath, { recursive: true })
-      const configPath = join(dataDir, `${id}.json`)
-      await writeFile(configPath, JSON.stringify({
-        id, host: device.host, port: device.port, metricsPort: 0,
-        devices: [{ name: device.device, path: devicePath }],
-        ringPath: this.ringPath
-      }, null, 2) + '\n')
+    const existing = await Ring.load(this.ringPath).catch(() => undefined)
+    // A ring fixes the nodes' ports. Without one, nodes asked for port 0 bind
+    // ephemeral ports themselves (no pick-then-bind race) and the ring is
+    // built from the ports they report.
+    const ports = existing !== undefined
+      ? existing.devices.filter((d) => d !== undefined).map((d) => d.port)
+      : Array.from({ length: NODES }, (_, i) => this.config.storagePortBase === 0 ? 0 : this.config.storagePortBase + i)
+    const nodes = ports.map((port, i) => ({ id: `node${i + 1}`, port, devicePath: join(dataDir, `node${i + 1}`, DEVICE) }))
+    for (const node of nodes) {
+      await mkdir(node.devicePath, { recursive: true })
+      await this.writeNodeConfig(node)
       this.children.push(new SupervisedProcess({
-        name: id,
+        name: node.id,
         command: process.execPath,
-        args: [BIN, 'storage', '--config', configPath],
-        ready: /^storage node \S+ listening on /,
-        logFile: join(dataDir, 'logs', `${id}.log`),
+        args: [BIN, 'storage', '--config', this.nodeConfigPath(node.id)],
+        ready: /^storage node \S+ listening on (\S+)$/,
+        logFile: join(dataDir, 'logs', `${node.id}.log`),
         logger: this.logger
       }))
     }
     await Promise.all(this.children.map(async (child) => await child.start()))
-    await Promise.all(nodes.map(async (device) => await probe(`${device.host}:${device.port}`, device.device)))
+    const bound = this.children.map((child) => Number(/:(\d+)$/.exec(child.readyMatch?.[1] ?? '')?.[1]))
+    if (existing === undefined) {
+      // Restarts must come back on the ports the ring now names.
+      for (const [i, node] of nodes.entries()) await this.writeNodeConfig({ ...node, port: bound[i]! })
+    }
+    this.ring = existing ?? await buildRing({
+      ringDir: join(dataDir, 'ring'),
+      partPower: this.config.partPower,
+      replicas: REPLICAS,
+      devices: bound.map((port, i) => ({ region: 1, zone: i + 1, host, port, device: DEVICE, weight: 100 }))
+    })
+    await Promise.all(bound.map(async (port) => await probe(`${host.includes(':') ? `[${host}]` : host}:${port}`, DEVICE)))
     await this.startGateway()
+  }
+
+  private nodeConfigPath (id: string): string {
+    return join(this.config.dataDir, `${id}.json`)
+  }
+
+  private async writeNodeConfig (node: { id: string, port: number, devicePath: string }): Promise<void> {
+    await writeFile(this.nodeConfigPath(node.id), JSON.stringify({
+      id: node.id, host: this.config.host, port: node.port, metricsPort: 0,
+      devices: [{ name: DEVICE, path: node.devicePath }],
+      ringPath: this.ringPath
+    }, null, 2) + '\n')
   }
 
   /** The gateway starts last: it needs the ring and answering nodes. */
@@ -122,13 +138,6 @@ export class AllInOne implements Startable {
     const nodes = (this.ring?.devices ?? []).filter((d) => d !== undefined).map((d) => `${d.host}:${d.port}`)
     return `http=${this.httpEndpoint} storage=${nodes.join(',')} ring=${this.ringPath} data=${this.config.dataDir}`
   }
-
-  /** Ports for a ring about to be built; an existing ring keeps its own. */
-  private async storagePorts (): Promise<number[]> {
-    const base = this.config.storagePortBase
-    if (base !== 0) return Array.from({ length: NODES }, (_, i) => base + i)
-    return await Promise.all(Array.from({ length: NODES }, async () => await freePort(this.config.host)))
-  }
 }
 
 /** "Every role answers": a real request, not just an open port. */
@@ -140,15 +149,4 @@ async function probe (address: string, device: string): Promise<void> {
   } finally {
     client.close()
   }
-}
-
-async function freePort (host: string): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, host, () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0))
-    })
-  })
 }

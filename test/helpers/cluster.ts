@@ -6,7 +6,9 @@ import { createLogger, silentLogger } from '../../lib/logger.ts'
 import { buildRing, type Ring } from '../../ring/index.ts'
 import { GrpcStorageNodeClient, HybridClock } from '../../storage/index.ts'
 import { NodePool, ObjectClient, type ObjectClientOptions, type ObjectPath } from '../../storage/object-client/index.ts'
-import { freePort, killAndWait, spawnRingstack, type Spawned } from './processes.ts'
+import { killAndWait, spawnRingstack, type Spawned } from './processes.ts'
+
+const READY = /^storage node \S+ listening on \S+:(\d+)$/
 
 export interface TestNode {
   id: string
@@ -71,11 +73,34 @@ export class TestCluster {
     const dir = await mkdtemp(join(tmpdir(), 'ringstack-test-'))
     const count = options.nodes ?? 3
     const nodes: TestNode[] = []
-    for (let i = 0; i < count; i++) {
-      const id = `node${i + 1}`
-      const devicePath = join(dir, id, 'd1')
-      await mkdir(devicePath, { recursive: true })
-      nodes.push({ id, port: await freePort(), configPath: join(dir, `${id}.json`), devicePath })
+    const writeConfig = async (node: TestNode): Promise<void> => {
+      await writeFile(node.configPath, JSON.stringify({
+        id: node.id, host: '127.0.0.1', port: node.port, metricsPort: 0,
+        devices: [{ name: 'd1', path: node.devicePath }], logLevel: 'warn'
+      }))
+    }
+    // Nodes bind ephemeral ports themselves (no pick-then-bind race with
+    // other tests); the ring and later restarts use the ports they got.
+    const started: Spawned[] = []
+    try {
+      for (let i = 0; i < count; i++) {
+        const id = `node${i + 1}`
+        const node = { id, port: 0, configPath: join(dir, `${id}.json`), devicePath: join(dir, id, 'd1') }
+        await mkdir(node.devicePath, { recursive: true })
+        await writeConfig(node)
+        nodes.push(node)
+      }
+      started.push(...await Promise.all(nodes.map(async (node) =>
+        await spawnRingstack(['storage', '--config', node.configPath], READY))))
+    } catch (err) {
+      await Promise.all(started.map(async (p) => await killAndWait(p.child)))
+      await rm(dir, { recursive: true, force: true })
+      throw err
+    }
+    for (const [i, node] of nodes.entries()) {
+      node.port = Number(started[i]!.match[1])
+      node.process = started[i]
+      await writeConfig(node)
     }
     const ring = await buildRing({
       ringDir: join(dir, 'ring'),
@@ -83,21 +108,14 @@ export class TestCluster {
       replicas: Math.min(3, count),
       devices: nodes.map((n, i) => ({ region: 1, zone: i + 1, host: '127.0.0.1', port: n.port, device: 'd1', weight: 100 }))
     })
-    for (const node of nodes) {
-      await writeFile(node.configPath, JSON.stringify({
-        id: node.id, host: '127.0.0.1', port: node.port, metricsPort: 0,
-        devices: [{ name: 'd1', path: node.devicePath }], logLevel: 'warn'
-      }))
-    }
     const cluster = new TestCluster(dir, ring, nodes, options.client ?? {})
     t?.teardown(async () => await cluster.destroy())
-    await Promise.all(nodes.map(async (_, i) => await cluster.startNode(i)))
     return cluster
   }
 
   async startNode (index: number): Promise<void> {
     const node = this.nodes[index]!
-    node.process = await spawnRingstack(['storage', '--config', node.configPath], /^storage node \S+ listening on /)
+    node.process = await spawnRingstack(['storage', '--config', node.configPath], READY)
   }
 
   /** kill -9 by default: no drain, no cleanup, as a crash would. */
