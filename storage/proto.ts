@@ -25,15 +25,18 @@ type ObjectStoreConstructor = ProtoGrpcType['ringstack']['storage']['v1']['Objec
 type ListingStoreConstructor = ListingProto['ringstack']['storage']['v1']['ListingStore']
 
 /** Parsed once per process: immutable definitions, and clients are made often. */
-let objectStore: ObjectStoreConstructor | undefined
-let listingStore: ListingStoreConstructor | undefined
+let storagePackage: Pick<ProtoGrpcType['ringstack']['storage']['v1'], 'ObjectStore'> & Pick<ListingProto['ringstack']['storage']['v1'], 'ListingStore'> | undefined
+
+function loadPackage (): NonNullable<typeof storagePackage> {
+  if (storagePackage === undefined) {
+    const definition = protoLoader.loadSync([PROTO_PATH, LISTING_PROTO_PATH], LOADER_OPTIONS)
+    storagePackage = (grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType & ListingProto).ringstack.storage.v1
+  }
+  return storagePackage
+}
 
 export function loadObjectStore (): ObjectStoreConstructor {
-  if (objectStore === undefined) {
-    const definition = protoLoader.loadSync(PROTO_PATH, LOADER_OPTIONS)
-    objectStore = (grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType).ringstack.storage.v1.ObjectStore
-  }
-  return objectStore
+  return loadPackage().ObjectStore
 }
 
 export function objectStoreService (): ObjectStoreDefinition {
@@ -41,11 +44,7 @@ export function objectStoreService (): ObjectStoreDefinition {
 }
 
 export function loadListingStore (): ListingStoreConstructor {
-  if (listingStore === undefined) {
-    const definition = protoLoader.loadSync(LISTING_PROTO_PATH, LOADER_OPTIONS)
-    listingStore = (grpc.loadPackageDefinition(definition) as unknown as ListingProto).ringstack.storage.v1.ListingStore
-  }
-  return listingStore
+  return loadPackage().ListingStore
 }
 
 export function listingStoreService (): ListingStoreDefinition {
