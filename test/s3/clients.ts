@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import type { RunningAllInOne } from '../helpers/all-in-one.ts'
 
 /**
@@ -52,4 +52,12 @@ export async function failure (call: Promise<unknown>): Promise<SdkFailure> {
 export async function bodyBytes (body: { transformToByteArray: () => Promise<Uint8Array> } | undefined): Promise<Buffer> {
   if (body === undefined) throw new Error('no body')
   return Buffer.from(await body.transformToByteArray())
+}
+
+/** A client and a fresh bucket of its own, so tests in one file can run side by side. */
+export async function newBucket (cluster: RunningAllInOne, label: string): Promise<{ s3: S3Client, bucket: string }> {
+  const s3 = s3Client(cluster)
+  const bucket = bucketName(label)
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }))
+  return { s3, bucket }
 }

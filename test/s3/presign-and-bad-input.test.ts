@@ -2,13 +2,13 @@ import { createHash, randomBytes } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import test, { type ExecutionContext } from 'ava'
 import {
-  CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command,
+  CopyObjectCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command,
   PutObjectCommand, UploadPartCommand, type S3Client
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { allInOneForFile } from '../helpers/all-in-one.ts'
 import { ChunkSigner } from '../gateway/auth/helpers.ts'
-import { bodyBytes, bucketName, failure, s3Client } from './clients.ts'
+import { bodyBytes, failure, s3Client, newBucket } from './clients.ts'
 import { elements, errorCode, send, signedSend, signRequest, type RawResponse } from './raw-request.ts'
 import { referenceChecksum } from './reference-checksums.ts'
 
@@ -19,13 +19,6 @@ import { referenceChecksum } from './reference-checksums.ts'
  */
 
 const cluster = allInOneForFile(test)
-
-async function newBucket (label: string): Promise<{ s3: S3Client, bucket: string }> {
-  const s3 = s3Client(cluster())
-  const bucket = bucketName(label)
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }))
-  return { s3, bucket }
-}
 
 async function fetchUrl (url: string, method: string, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number, headers: Record<string, string | string[] | undefined>, body: Buffer }> {
   return await new Promise((resolve, reject) => {
@@ -45,7 +38,7 @@ async function absent (t: ExecutionContext, s3: S3Client, bucket: string, key: s
 }
 
 test('presigned GET and PUT with node:http; response-* overrides; metadata hoisted into the URL is stored', async (t) => {
-  const { s3, bucket } = await newBucket('presign')
+  const { s3, bucket } = await newBucket(cluster(), 'presign')
   const body = randomBytes(100_000)
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'get me', Body: body, ContentType: 'application/x-thing' }))
   const getUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: 'get me' }), { expiresIn: 300 })
@@ -93,7 +86,7 @@ test('presigned GET and PUT with node:http; response-* overrides; metadata hoist
 })
 
 test('expired or tampered presigned URLs: AccessDenied / SignatureDoesNotMatch, nothing stored', async (t) => {
-  const { s3, bucket } = await newBucket('presign-bad')
+  const { s3, bucket } = await newBucket(cluster(), 'presign-bad')
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'there', Body: 'secret' }))
   const uploader = s3Client(cluster(), { requestChecksumCalculation: 'WHEN_REQUIRED' })
   const longAgo = new Date(Date.now() - 3600_000)
@@ -159,7 +152,7 @@ async function signedChunkedPut (put: ChunkedPut, mangle: (body: Buffer) => Buff
 }
 
 test('signed aws-chunked uploads: intact ones store; a tampered chunk signature, chunk data or trailer signature store nothing', async (t) => {
-  const { s3, bucket } = await newBucket('chunked')
+  const { s3, bucket } = await newBucket(cluster(), 'chunked')
   const data = randomBytes(200_000)
   const crc = referenceChecksum('CRC32C', data)
 
@@ -200,7 +193,7 @@ test('signed aws-chunked uploads: intact ones store; a tampered chunk signature,
 })
 
 test('truncated aws-chunked bodies: IncompleteBody, or a dropped connection; nothing stored', async (t) => {
-  const { s3, bucket } = await newBucket('truncated')
+  const { s3, bucket } = await newBucket(cluster(), 'truncated')
   const data = randomBytes(150_000)
   const put = { bucket, data, chunkSize: 50_000 }
   const noFinalChunk = await signedChunkedPut({ ...put, key: 'no-final-chunk' }, undefined, (body) => body.toString('latin1').lastIndexOf('0;chunk-signature='))
@@ -240,7 +233,7 @@ test('truncated aws-chunked bodies: IncompleteBody, or a dropped connection; not
 })
 
 test('wrong checksums: trailer, header and signed sha256 mismatches are refused and store nothing', async (t) => {
-  const { s3, bucket } = await newBucket('checksums')
+  const { s3, bucket } = await newBucket(cluster(), 'checksums')
   const data = randomBytes(80_000)
   const wrongCrc = referenceChecksum('CRC32', Buffer.from('other'))
   const unsignedTrailer = async (key: string, value: string): Promise<RawResponse> => {
@@ -280,7 +273,7 @@ test('wrong checksums: trailer, header and signed sha256 mismatches are refused 
 })
 
 test('malformed XML on CompleteMultipartUpload and DeleteObjects is MalformedXML and changes nothing', async (t) => {
-  const { s3, bucket } = await newBucket('xml')
+  const { s3, bucket } = await newBucket(cluster(), 'xml')
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'keep', Body: 'kept' }))
   const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'assembled' }))
   const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'assembled', UploadId: created.UploadId, PartNumber: 1, Body: 'part' }))
@@ -321,7 +314,7 @@ test('malformed XML on CompleteMultipartUpload and DeleteObjects is MalformedXML
 })
 
 test('keys over 1024 bytes are KeyTooLongError on PUT, multipart and copy; nothing stored', async (t) => {
-  const { s3, bucket } = await newBucket('longkeys')
+  const { s3, bucket } = await newBucket(cluster(), 'longkeys')
   const long = encodeURIComponent('\u4e2d'.repeat(342))
   for (const request of [
     { method: 'PUT', path: `/${bucket}/${long}`, body: Buffer.from('x') },

@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto'
 import test from 'ava'
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand,
   DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command,
   ListPartsCommand, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand, type ListMultipartUploadsCommandOutput, type S3Client
 } from '@aws-sdk/client-s3'
 import { allInOneForFile } from '../helpers/all-in-one.ts'
-import { bodyBytes, bucketName, failure, s3Client } from './clients.ts'
+import { bodyBytes, failure, newBucket } from './clients.ts'
 import { md5Hex, multipartEtag, referenceChecksum } from './reference-checksums.ts'
 import { segmentNames } from './segments.ts'
 
@@ -14,13 +14,6 @@ import { segmentNames } from './segments.ts'
 
 const cluster = allInOneForFile(test)
 const MiB = 1024 * 1024
-
-async function newBucket (label: string): Promise<{ s3: S3Client, bucket: string }> {
-  const s3 = s3Client(cluster())
-  const bucket = bucketName(label)
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }))
-  return { s3, bucket }
-}
 
 async function upload (s3: S3Client, bucket: string, key: string, parts: Map<number, Buffer>): Promise<{ uploadId: string, etags: Map<number, string> }> {
   const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
@@ -34,7 +27,7 @@ async function upload (s3: S3Client, bucket: string, key: string, parts: Map<num
 }
 
 test('Create, UploadPart, ListParts, ListMultipartUploads, Complete: bytes, md5-of-md5s ETag, metadata; unused parts removed', async (t) => {
-  const { s3, bucket } = await newBucket('mpu')
+  const { s3, bucket } = await newBucket(cluster(), 'mpu')
   const key = 'big file \u00e9.bin'
   const parts = new Map([[1, randomBytes(5 * MiB)], [2, randomBytes(5 * MiB + 17)], [3, randomBytes(1000)], [5, randomBytes(123_457)]])
   const created = await s3.send(new CreateMultipartUploadCommand({
@@ -102,7 +95,7 @@ test('Create, UploadPart, ListParts, ListMultipartUploads, Complete: bytes, md5-
 })
 
 test('Complete refuses InvalidPart, InvalidPartOrder, EntityTooSmall; the upload stays usable', async (t) => {
-  const { s3, bucket } = await newBucket('mpu-errors')
+  const { s3, bucket } = await newBucket(cluster(), 'mpu-errors')
   const parts = new Map([[1, randomBytes(5 * MiB)], [2, randomBytes(1000)], [3, randomBytes(2000)]])
   const { uploadId, etags } = await upload(s3, bucket, 'k', parts)
   const complete = async (list: Array<{ PartNumber: number, ETag?: string }>) =>
@@ -134,7 +127,7 @@ test('Complete refuses InvalidPart, InvalidPartOrder, EntityTooSmall; the upload
 })
 
 test('AbortMultipartUpload: ListParts says NoSuchUpload, the parts are gone from the ring', async (t) => {
-  const { s3, bucket } = await newBucket('mpu-abort')
+  const { s3, bucket } = await newBucket(cluster(), 'mpu-abort')
   const { uploadId } = await upload(s3, bucket, 'aborted', new Map([[1, randomBytes(5 * MiB)], [2, randomBytes(100)]]))
   const other = await upload(s3, bucket, 'kept', new Map([[1, randomBytes(10)]]))
   t.is((await segmentNames(cluster(), bucket)).length, 3)
@@ -155,7 +148,7 @@ test('AbortMultipartUpload: ListParts says NoSuchUpload, the parts are gone from
 })
 
 test('UploadPartCopy with ranges, from a plain and from a multipart source', async (t) => {
-  const { s3, bucket } = await newBucket('mpu-copy')
+  const { s3, bucket } = await newBucket(cluster(), 'mpu-copy')
   const source = randomBytes(11 * MiB)
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'source object', Body: source }))
   const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'assembled' }))
@@ -202,7 +195,7 @@ test('UploadPartCopy with ranges, from a plain and from a multipart source', asy
 })
 
 test('overwriting or deleting a multipart object removes its parts', async (t) => {
-  const { s3, bucket } = await newBucket('mpu-overwrite')
+  const { s3, bucket } = await newBucket(cluster(), 'mpu-overwrite')
   const complete = async (key: string): Promise<void> => {
     const { uploadId, etags } = await upload(s3, bucket, key, new Map([[1, randomBytes(5 * MiB)], [2, randomBytes(10)]]))
     await s3.send(new CompleteMultipartUploadCommand({
@@ -225,7 +218,7 @@ test('overwriting or deleting a multipart object removes its parts', async (t) =
 })
 
 test('multipart with ChecksumAlgorithm (as the CLIs and SDK upload helpers do by default): part checksums verified and echoed', async (t) => {
-  const { s3, bucket } = await newBucket('mpu-checksum')
+  const { s3, bucket } = await newBucket(cluster(), 'mpu-checksum')
   const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'k', ChecksumAlgorithm: 'CRC32C' }))
   t.is(created.ChecksumAlgorithm, 'CRC32C')
   const parts = [randomBytes(5 * MiB), randomBytes(777)]
@@ -247,7 +240,7 @@ test('multipart with ChecksumAlgorithm (as the CLIs and SDK upload helpers do by
 })
 
 test('ListMultipartUploads: prefix, delimiter, and paging by key and upload id markers', async (t) => {
-  const { s3, bucket } = await newBucket('mpu-list')
+  const { s3, bucket } = await newBucket(cluster(), 'mpu-list')
   const keys = ['a', 'a', 'a/b', 'dir/x', 'dir/y', 'z \u00e9']
   const uploads: Array<[string, string]> = []
   for (const key of keys) uploads.push([key, (await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId!])
@@ -293,7 +286,7 @@ test('ListMultipartUploads: prefix, delimiter, and paging by key and upload id m
 })
 
 test('CompleteMultipartUpload honours If-None-Match * and If-Match, like PutObject', async (t) => {
-  const { s3, bucket } = await newBucket('mpu-cond')
+  const { s3, bucket } = await newBucket(cluster(), 'mpu-cond')
   const completeOnce = async (key: string, conditions: { IfNoneMatch?: string, IfMatch?: string }) => {
     const { uploadId, etags } = await upload(s3, bucket, key, new Map([[1, randomBytes(100)]]))
     const parts = { Parts: [{ PartNumber: 1, ETag: etags.get(1) }] }
@@ -314,7 +307,7 @@ test('CompleteMultipartUpload honours If-None-Match * and If-Match, like PutObje
 })
 
 test('GetObject and HeadObject with PartNumber: one part of a multipart object and the part count; part 1 of a plain object is all of it', async (t) => {
-  const { s3, bucket } = await newBucket('mpu-partnumber')
+  const { s3, bucket } = await newBucket(cluster(), 'mpu-partnumber')
   const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB + 3), randomBytes(99)]
   const { uploadId, etags } = await upload(s3, bucket, 'mp', new Map(parts.map((body, i) => [i + 1, body])))
   const done = await s3.send(new CompleteMultipartUploadCommand({

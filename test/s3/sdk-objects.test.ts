@@ -3,27 +3,20 @@ import { Readable } from 'node:stream'
 import test from 'ava'
 import {
   CopyObjectCommand, CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand,
-  ListObjectsV2Command, PutObjectCommand, type S3Client
+  ListObjectsV2Command, PutObjectCommand
 } from '@aws-sdk/client-s3'
 import { allInOneForFile } from '../helpers/all-in-one.ts'
-import { bodyBytes, bucketName, failure, s3Client } from './clients.ts'
+import { bodyBytes, bucketName, failure, newBucket } from './clients.ts'
 import { md5Hex, REFERENCE_ALGORITHMS, referenceChecksum } from './reference-checksums.ts'
 
 /** @aws-sdk/client-s3 (default checksums on) on single objects: headers, ranges, conditions, checksums, copy, multi-delete. */
 
 const cluster = allInOneForFile(test)
 
-async function newBucket (label: string): Promise<{ s3: S3Client, bucket: string }> {
-  const s3 = s3Client(cluster())
-  const bucket = bucketName(label)
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }))
-  return { s3, bucket }
-}
-
 const EXPIRES = new Date('2031-01-02T03:04:05Z')
 
 test('PutObject stores the content headers and user metadata; GetObject and HeadObject return them', async (t) => {
-  const { s3, bucket } = await newBucket('headers')
+  const { s3, bucket } = await newBucket(cluster(), 'headers')
   const body = randomBytes(70_000)
   const put = await s3.send(new PutObjectCommand({
     Bucket: bucket,
@@ -60,7 +53,7 @@ test('PutObject stores the content headers and user metadata; GetObject and Head
 })
 
 test('odd keys and empty objects round-trip; DeleteObject removes; missing keys are NoSuchKey / 404', async (t) => {
-  const { s3, bucket } = await newBucket('keys')
+  const { s3, bucket } = await newBucket(cluster(), 'keys')
   const keys = ['a b+c%d', 'caf\u00e9/\u4e2d\u6587/\ud83d\ude00', 'tab\there', 'line\nbreak', 'dir//double//slash/', '~!@$&*()=:,;\'[]', 'percent%2Fencoded', '.', '..x']
   for (const [i, key] of keys.entries()) {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `body ${i}` }))
@@ -85,7 +78,7 @@ test('odd keys and empty objects round-trip; DeleteObject removes; missing keys 
 })
 
 test('keys longer than 1024 bytes are KeyTooLongError, NUL in a key InvalidArgument; nothing is stored', async (t) => {
-  const { s3, bucket } = await newBucket('longkey')
+  const { s3, bucket } = await newBucket(cluster(), 'longkey')
   const long = '\u00e9'.repeat(513)
   t.like(await failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: long, Body: 'x' }))), { name: 'KeyTooLongError', status: 400 })
   // The store refuses NUL in names; the error document must still parse (NUL has no XML form).
@@ -97,7 +90,7 @@ test('keys longer than 1024 bytes are KeyTooLongError, NUL in a key InvalidArgum
 })
 
 test('single ranges: 206 with Content-Range; past the end 416 with Content-Range bytes */size', async (t) => {
-  const { s3, bucket } = await newBucket('range')
+  const { s3, bucket } = await newBucket(cluster(), 'range')
   const body = randomBytes(10_000)
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'r', Body: body }))
   for (const [range, from, to] of [['bytes=0-0', 0, 0], ['bytes=100-199', 100, 199], ['bytes=9990-', 9990, 9999], ['bytes=-10', 9990, 9999],
@@ -125,7 +118,7 @@ test('single ranges: 206 with Content-Range; past the end 416 with Content-Range
 })
 
 test('conditional GET and HEAD: If-Match, If-None-Match (304), If-Modified-Since, If-Unmodified-Since (412)', async (t) => {
-  const { s3, bucket } = await newBucket('cond')
+  const { s3, bucket } = await newBucket(cluster(), 'cond')
   const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'c', Body: 'conditional' }))
   const etag = put.ETag!
   const past = new Date(Date.now() - 24 * 3600_000)
@@ -152,7 +145,7 @@ test('conditional GET and HEAD: If-Match, If-None-Match (304), If-Modified-Since
 })
 
 test('conditional PUT: If-None-Match * refuses an existing key with 412; If-Match compares ETags', async (t) => {
-  const { s3, bucket } = await newBucket('condput')
+  const { s3, bucket } = await newBucket(cluster(), 'condput')
   const first = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'once', Body: 'first', IfNoneMatch: '*' }))
   t.like(await failure(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'once', Body: 'second', IfNoneMatch: '*' }))), { name: 'PreconditionFailed', status: 412 })
   let got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'once' }))
@@ -169,7 +162,7 @@ test('conditional PUT: If-None-Match * refuses an existing key with 412; If-Matc
 
 for (const algorithm of REFERENCE_ALGORITHMS) {
   test(`checksum ${algorithm}: sent in a header and in an aws-chunked trailer, verified, stored, returned with ChecksumMode ENABLED`, async (t) => {
-    const { s3, bucket } = await newBucket(`ck-${algorithm.toLowerCase()}`)
+    const { s3, bucket } = await newBucket(cluster(), `ck-${algorithm.toLowerCase()}`)
     const body = randomBytes(200_003)
     const expected = referenceChecksum(algorithm, body)
     const field = `Checksum${algorithm}` as const
@@ -194,7 +187,7 @@ for (const algorithm of REFERENCE_ALGORITHMS) {
 }
 
 test('Content-MD5 is verified: a matching one stores, a wrong one is BadDigest and stores nothing', async (t) => {
-  const { s3, bucket } = await newBucket('md5')
+  const { s3, bucket } = await newBucket(cluster(), 'md5')
   const body = Buffer.from('content md5 checked')
   const md5 = createHash('md5').update(body).digest('base64')
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ok', Body: body, ContentMD5: md5 }))
@@ -206,7 +199,7 @@ test('Content-MD5 is verified: a matching one stores, a wrong one is BadDigest a
 })
 
 test('CopyObject: COPY keeps metadata, REPLACE takes the request\'s; odd source keys; across buckets', async (t) => {
-  const { s3, bucket } = await newBucket('copy')
+  const { s3, bucket } = await newBucket(cluster(), 'copy')
   const other = bucketName('copy-dest')
   await s3.send(new CreateBucketCommand({ Bucket: other }))
   const body = randomBytes(300_000)
@@ -246,7 +239,7 @@ test('CopyObject: COPY keeps metadata, REPLACE takes the request\'s; odd source 
 })
 
 test('CopyObject preconditions on the source: x-amz-copy-source-if-* fail with 412 and copy nothing', async (t) => {
-  const { s3, bucket } = await newBucket('copycond')
+  const { s3, bucket } = await newBucket(cluster(), 'copycond')
   const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'copy me' }))
   const past = new Date(Date.now() - 24 * 3600_000)
   const future = new Date(Date.now() + 24 * 3600_000)
@@ -270,7 +263,7 @@ test('CopyObject preconditions on the source: x-amz-copy-source-if-* fail with 4
 })
 
 test('DeleteObjects: verbose lists every key, Quiet lists only errors; the keys are gone', async (t) => {
-  const { s3, bucket } = await newBucket('multidel')
+  const { s3, bucket } = await newBucket(cluster(), 'multidel')
   const keys = Array.from({ length: 30 }, (_, i) => `k/${i} \u00e9&<>`)
   await Promise.all(keys.map(async (key) => await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }))))
   const verbose = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [...keys.slice(0, 10), 'never-there'].map((Key) => ({ Key })) } }))
