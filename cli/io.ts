@@ -13,5 +13,3 @@ export const processIO: CommandIO = {
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
-
-export class UsageError extends Error {}

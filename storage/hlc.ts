@@ -5,7 +5,6 @@
  * write wins matches what a person expects.
  */
 const LOGICAL_BITS = 16n
-const LOGICAL_MASK = (1n << LOGICAL_BITS) - 1n
 
 export class HybridClock {
   private last = 0n
@@ -30,8 +29,4 @@ export class HybridClock {
 
 export function stampToMillis (stamp: bigint): number {
   return Number(stamp >> LOGICAL_BITS)
-}
-
-export function stampLogical (stamp: bigint): number {
-  return Number(stamp & LOGICAL_MASK)
 }

@@ -3,7 +3,7 @@ export { runStorageNode } from './main.ts'
 export { loadNodeConfig, parseNodeConfig, type NodeConfig, type DeviceConfig } from './config.ts'
 export { GrpcStorageNodeClient } from './node-client.ts'
 export { StorageError, type StorageErrorCode } from './errors.ts'
-export { HybridClock, stampToMillis, stampLogical } from './hlc.ts'
+export { HybridClock, stampToMillis } from './hlc.ts'
 export { MAX_CHUNK_BYTES } from './proto.ts'
 export { MAX_OBJECT_NAME_BYTES } from './object-name.ts'
 export type {

@@ -85,7 +85,10 @@ export class ObjectClient {
 
   /** Newest live version among R replicas; NotFound when absent or deleted. */
   async head (path: ObjectPath): Promise<ObjectInfo> {
-    return await replicatedHead(this.job(path))
+    const info = await replicatedHead(this.job(path))
+    // A write this client makes after what it has seen must stamp later, whatever its wall clock says.
+    this.components.clock.observe(info.timestamp)
+    return info
   }
 
   /** Streams the newest live version (or a byte range of it). */
@@ -94,7 +97,9 @@ export class ObjectClient {
       throw new StorageError('InvalidArgument', 'negative range')
     }
     try {
-      return await replicatedGet(this.job(path), range)
+      const read = await replicatedGet(this.job(path), range)
+      this.components.clock.observe(read.info.timestamp)
+      return read
     } catch (err) {
       // Nodes refuse a range that starts past the end; say so with the size.
       if (err instanceof StorageError && err.code === 'InvalidArgument' && range.offset !== undefined) {
