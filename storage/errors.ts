@@ -9,6 +9,10 @@ export type StorageErrorCode =
   | 'Conflict'
   /** Stored bytes failed their checksum; the replica is bad, try another. */
   | 'Corrupt'
+  /** A chunk write from a writer whose epoch a newer writer has fenced off. */
+  | 'StaleEpoch'
+  /** A partial chunk write that does not follow the replica's version: the replica missed writes. */
+  | 'StaleChunk'
   /** A read pinned to one version found another (the object changed). */
   | 'VersionMismatch'
   /** Malformed request: bad range, oversized chunk, bad name, bad stream order. */

@@ -15,6 +15,8 @@ const STATUS_OF: Record<StorageErrorCode, Status> = {
   RangeNotSatisfiable: Status.OUT_OF_RANGE,
   Conflict: Status.ABORTED,
   VersionMismatch: Status.FAILED_PRECONDITION,
+  StaleEpoch: Status.FAILED_PRECONDITION,
+  StaleChunk: Status.FAILED_PRECONDITION,
   Corrupt: Status.DATA_LOSS,
   NotFound: Status.NOT_FOUND,
   NoSuchContainer: Status.NOT_FOUND,

@@ -1,0 +1,8 @@
+export {
+  BlockError, ExportError, type BlockDevice, type BlockErrorCode, type BlockExtent, type BlockSizes, type ExportErrorCode,
+  type ExportInfo, type ExportProvider, type WriteOptions, type ZeroOptions
+} from './block-device.ts'
+export { VolumeError, type VolumeErrorCode } from './errors.ts'
+export { DEFAULT_CHUNK_SIZE, SECTOR, type SnapshotRecord, type VolumeRecord } from './records.ts'
+export { VolumeService, type CloneVolume, type CreateVolume, type VolumeServiceComponents, type VolumeServiceOptions, type VolumeStatus } from './volume-service.ts'
+export { VolumeExports } from './volume-exports.ts'

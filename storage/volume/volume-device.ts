@@ -1,0 +1,298 @@
+import type { Logger } from '../../lib/logger.ts'
+import type { ChunkState, ChunkStore, ChunkVersion, ChunkWrite } from '../chunks/chunk-store.ts'
+import { StorageError } from '../errors.ts'
+import { KeyedLock } from '../keyed-lock.ts'
+import {
+  BlockError, type BlockDevice, type BlockExtent, type BlockSizes, type WriteOptions, type ZeroOptions
+} from './block-device.ts'
+import type { LayerChain } from './layer-chain.ts'
+import type { Lease } from './lease.ts'
+import { SECTOR } from './records.ts'
+
+export interface VolumeDeviceComponents {
+  chunks: ChunkStore
+  logger: Logger
+}
+
+export interface VolumeDeviceOptions {
+  size: number
+  chunkSize: number
+  chain: LayerChain
+  /** Present for a writable device: its epoch stamps every write. */
+  lease?: Lease
+}
+
+/** The largest single request: qemu and nbdcopy use at most 32 MiB. */
+const MAX_REQUEST = 32 * 1024 * 1024
+/** A read that raced a write of the same chunk retries with the newer version this many times. */
+const READ_RETRIES = 5
+
+/** One request's share of one chunk. */
+interface Piece {
+  index: number
+  /** Offset within the chunk. */
+  offset: number
+  length: number
+  /** Offset within the request. */
+  at: number
+}
+
+/**
+ * A volume (or snapshot) opened for I/O: the BlockDevice the NBD and iSCSI
+ * targets serve. It keeps the chain's chunk maps in memory, gives each write
+ * of a chunk the next version (writes to one chunk go one at a time, so the
+ * replicas see an unbroken version chain), copies a chunk up from the layer
+ * below on its first write, and lets the chunk store replicate.
+ */
+export class VolumeDevice implements BlockDevice {
+  readonly size: number
+  readonly readOnly: boolean
+  readonly blockSizes: BlockSizes
+  private readonly chunkSize: number
+  private readonly chain: LayerChain
+  private readonly lease: Lease | undefined
+  private readonly chunks: ChunkStore
+  private readonly logger: Logger
+  private readonly locks = new KeyedLock()
+  private seq = 0
+  private inFlight = 0
+  private idle: (() => void) | undefined
+  private closing = false
+  private dirty = false
+
+  constructor (components: VolumeDeviceComponents, options: VolumeDeviceOptions) {
+    this.chunks = components.chunks
+    this.logger = components.logger
+    this.size = options.size
+    this.chunkSize = options.chunkSize
+    this.chain = options.chain
+    this.lease = options.lease
+    this.readOnly = options.lease === undefined
+    this.blockSizes = { minimum: SECTOR, preferred: 4096, maximum: MAX_REQUEST }
+  }
+
+  async read (offset: number, length: number): Promise<Buffer> {
+    return await this.track(async () => {
+      this.check(offset, length, false)
+      const out = Buffer.alloc(length)
+      await Promise.all(this.pieces(offset, length).map(async (piece) => {
+        const data = await this.readPiece(piece.index, piece.offset, piece.length)
+        if (data !== undefined) data.copy(out, piece.at)
+      }))
+      return out
+    })
+  }
+
+  async write (offset: number, data: Buffer, options: WriteOptions): Promise<void> {
+    await this.track(async () => {
+      this.check(offset, data.length, true)
+      await Promise.all(this.pieces(offset, data.length).map(async (piece) =>
+        await this.writePiece(piece.index, { kind: 'data', offset: piece.offset, data: data.subarray(piece.at, piece.at + piece.length) }, options.fua)))
+    })
+  }
+
+  async writeZeroes (offset: number, length: number, options: ZeroOptions): Promise<void> {
+    await this.track(async () => {
+      this.check(offset, length, true)
+      await Promise.all(this.pieces(offset, length).map(async (piece) => await this.zeroPiece(piece, options.mayTrim, options.fua)))
+    })
+  }
+
+  async trim (offset: number, length: number, options: WriteOptions): Promise<void> {
+    await this.writeZeroes(offset, length, { ...options, mayTrim: true, fastOnly: false })
+  }
+
+  async flush (): Promise<void> {
+    await this.track(async () => {
+      if (this.readOnly || !this.dirty) return
+      this.dirty = false
+      try {
+        await this.chunks.flush(this.chain.top.id)
+      } catch (err) {
+        this.dirty = true
+        throw this.ioError('flush', err)
+      }
+    })
+  }
+
+  async cache (offset: number, length: number): Promise<void> {
+    // Advisory, and nothing here caches chunk bytes: validating the range is all there is to do.
+    this.check(offset, length, false)
+  }
+
+  async extents (offset: number, length: number): Promise<BlockExtent[]> {
+    this.check(offset, length, false)
+    const out: BlockExtent[] = []
+    for (const piece of this.pieces(offset, length)) {
+      const found = this.chain.find(piece.index)
+      const hole = found === undefined || found.state.hole
+      const last = out.at(-1)
+      if (last !== undefined && last.hole === hole) last.length += piece.length
+      else out.push({ length: piece.length, hole, zero: hole })
+    }
+    return out
+  }
+
+  /**
+   * Copies every chunk the top layer still inherits into it, so the chain
+   * below is no longer needed. Reports progress as (done, total) chunks.
+   */
+  async copyUpAll (progress: (done: number, total: number) => void): Promise<void> {
+    const indexes = this.chain.inheritedIndexes()
+    let done = 0
+    progress(done, indexes.length)
+    for (const index of indexes) {
+      await this.track(async () => {
+        await this.locks.run(String(index), async () => {
+          if (this.chain.top.chunks.has(index)) return
+          const base = await this.readPiece(index, 0, this.chunkSize)
+          await this.commit(index, null, { kind: 'data', offset: 0, data: base ?? Buffer.alloc(this.chunkSize) }, false)
+        })
+      })
+      progress(++done, indexes.length)
+    }
+    await this.flush()
+  }
+
+  async close (): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    if (this.inFlight > 0) await new Promise<void>((resolve) => { this.idle = resolve })
+    try {
+      if (this.dirty && this.lease?.isLost !== true) await this.chunks.flush(this.chain.top.id)
+    } catch (err) {
+      this.logger.warn({ err, layer: this.chain.top.id }, 'flush on close failed')
+    } finally {
+      await this.lease?.release()
+    }
+  }
+
+  private async track<T> (op: () => Promise<T>): Promise<T> {
+    if (this.closing) throw new BlockError('ShuttingDown', 'the device is closing')
+    this.inFlight++
+    try {
+      return await op()
+    } finally {
+      if (--this.inFlight === 0 && this.idle !== undefined) this.idle()
+    }
+  }
+
+  private check (offset: number, length: number, write: boolean): void {
+    if (write && this.readOnly) throw new BlockError('ReadOnly', 'a snapshot is read-only')
+    if (write && this.lease?.isLost === true) throw new BlockError('Fenced', 'another writer took this volume over')
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new BlockError('InvalidArgument', `bad range ${offset}+${length}`)
+    }
+    if (offset + length > this.size) throw new BlockError('OutOfRange', `range ${offset}+${length} ends past ${this.size}`)
+    if (offset % SECTOR !== 0 || length % SECTOR !== 0) {
+      throw new BlockError('InvalidArgument', `range ${offset}+${length} is not ${SECTOR}-byte aligned`)
+    }
+  }
+
+  private pieces (offset: number, length: number): Piece[] {
+    const out: Piece[] = []
+    for (let at = 0; at < length;) {
+      const position = offset + at
+      const index = Math.floor(position / this.chunkSize)
+      const within = position - index * this.chunkSize
+      const take = Math.min(this.chunkSize - within, length - at)
+      out.push({ index, offset: within, length: take, at })
+      at += take
+    }
+    return out
+  }
+
+  /** The bytes, or undefined when the range reads as zeroes. */
+  private async readPiece (index: number, offset: number, length: number): Promise<Buffer | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const found = this.chain.find(index)
+      if (found === undefined || found.state.hole) return undefined
+      try {
+        return await this.chunks.read({ layer: found.layer.id, index }, this.chunkSize, found.state.version, offset, length)
+      } catch (err) {
+        // A write of this chunk landed between our lookup and the read: look again.
+        const raced = err instanceof StorageError && err.code === 'VersionMismatch' && this.chain.find(index)?.state !== found.state
+        if (!raced || attempt >= READ_RETRIES) throw this.ioError('read', err)
+      }
+    }
+  }
+
+  private async writePiece (index: number, write: ChunkWrite & { kind: 'data' }, fua: boolean): Promise<void> {
+    await this.locks.run(String(index), async () => {
+      const own = this.chain.top.chunks.get(index)
+      if (own !== undefined) {
+        await this.commit(index, own.hole ? null : own.version, write, fua)
+        return
+      }
+      const below = this.chain.inheritsData(index)
+      if (below === undefined || (write.offset === 0 && write.data.length === this.chunkSize)) {
+        await this.commit(index, null, write, fua)
+        return
+      }
+      // First write to an inherited chunk: copy it up whole with the new bytes in place.
+      const base = await this.readPiece(index, 0, this.chunkSize) ?? Buffer.alloc(this.chunkSize)
+      write.data.copy(base, write.offset)
+      await this.commit(index, null, { kind: 'data', offset: 0, data: base }, fua)
+    })
+  }
+
+  private async zeroPiece (piece: Piece, mayTrim: boolean, fua: boolean): Promise<void> {
+    await this.locks.run(String(piece.index), async () => {
+      const found = this.chain.find(piece.index)
+      if (found === undefined || found.state.hole) return
+      const own = this.chain.top.chunks.get(piece.index)
+      const whole = piece.length === this.chunkSize
+      if (whole && (mayTrim || own === undefined)) {
+        // A hole in the top layer reads as zeroes and shadows the chunk below.
+        await this.commit(piece.index, own === undefined || own.hole ? null : own.version, { kind: 'trim' }, fua)
+      } else if (own !== undefined) {
+        await this.commit(piece.index, own.version, { kind: 'zero', offset: piece.offset, length: piece.length }, fua)
+      } else {
+        const base = await this.readPiece(piece.index, 0, this.chunkSize) ?? Buffer.alloc(this.chunkSize)
+        base.fill(0, piece.offset, piece.offset + piece.length)
+        await this.commit(piece.index, null, { kind: 'data', offset: 0, data: base }, fua)
+      }
+    })
+  }
+
+  /** Writes one chunk of the top layer at the next version; the caller holds the chunk's lock. */
+  private async commit (index: number, prev: ChunkVersion | null, write: ChunkWrite, fua: boolean): Promise<void> {
+    const lease = this.lease
+    if (lease === undefined) throw new BlockError('ReadOnly', 'a snapshot is read-only')
+    if (lease.isLost) throw new BlockError('Fenced', 'another writer took this volume over')
+    const next: ChunkVersion = { epoch: lease.epoch, seq: ++this.seq }
+    this.dirty = true
+    try {
+      await this.chunks.write({ chunk: { layer: this.chain.top.id, index }, chunkSize: this.chunkSize, write, prev, next, fua })
+    } catch (err) {
+      if (err instanceof StorageError && err.code === 'StaleEpoch') {
+        throw new BlockError('Fenced', 'another writer took this volume over', { cause: err })
+      }
+      await this.relearn(index, next, write.kind === 'trim')
+      throw this.ioError('write', err)
+    }
+    this.chain.top.chunks.set(index, { version: next, hole: write.kind === 'trim' })
+  }
+
+  /**
+   * After a failed write some replicas may hold `next` and others not: ask
+   * the nodes what the chunk is now, so later reads and writes build on a
+   * version that exists. If they cannot say, assume the write landed.
+   */
+  private async relearn (index: number, next: ChunkVersion, hole: boolean): Promise<void> {
+    const top = this.chain.top
+    try {
+      const state = (await this.chunks.scan(top.id)).get(index)
+      if (state === undefined) top.chunks.delete(index)
+      else top.chunks.set(index, state)
+    } catch {
+      top.chunks.set(index, { version: next, hole } satisfies ChunkState)
+    }
+  }
+
+  private ioError (what: string, err: unknown): BlockError {
+    if (err instanceof BlockError) return err
+    this.logger.warn({ err, layer: this.chain.top.id }, `volume ${what} failed`)
+    return new BlockError('Io', `${what} failed: ${(err as Error).message}`, { cause: err })
+  }
+}

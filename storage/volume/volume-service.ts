@@ -1,0 +1,352 @@
+import { randomUUID } from 'node:crypto'
+import type { ControlOp, ControlRecord, ControlStore } from '../../lib/control-store/index.ts'
+import type { Startable } from '../../lib/lifecycle.ts'
+import type { Logger } from '../../lib/logger.ts'
+import { FROZEN_EPOCH, type ChunkStore } from '../chunks/chunk-store.ts'
+import { StorageError } from '../errors.ts'
+import { VolumeError } from './errors.ts'
+import { collectGarbage } from './layer-gc.ts'
+import { chainIds, LayerChain } from './layer-chain.ts'
+import { Lease } from './lease.ts'
+import {
+  DEFAULT_CHUNK_SIZE, keys, MAX_CHUNK_SIZE, MAX_VOLUME_SIZE, MIN_CHUNK_SIZE, SECTOR,
+  type LayerRecord, type LeaseRecord, type SnapshotRecord, type VolumeRecord
+} from './records.ts'
+import { VolumeDevice } from './volume-device.ts'
+
+export interface VolumeServiceComponents {
+  control: ControlStore
+  chunks: ChunkStore
+  logger: Logger
+}
+
+export interface VolumeServiceOptions {
+  /** Names this process in lease records (e.g. the gateway id). */
+  holder: string
+  /** A dead writer's lease lapses after this long (default 15 s). */
+  leaseTtlMs?: number
+  /** How often layers nothing refers to any more are dropped from the nodes (default 30 s). */
+  gcIntervalMs?: number
+}
+
+export interface CreateVolume {
+  project: string
+  name: string
+  size: number
+  chunkSize?: number
+}
+
+export interface CloneVolume {
+  project: string
+  name: string
+  /** Snapshot id or name. */
+  snapshot: string
+  /** Defaults to the snapshot's size; may only grow it. */
+  size?: number
+}
+
+export type VolumeStatus = 'available' | 'in-use'
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+/**
+ * Volumes, snapshots and clones: their records in the control store, their
+ * bytes in layers of the chunk store. Snapshots freeze the volume's head
+ * layer and give the volume a fresh head on top, clones start a head on top
+ * of a snapshot's layer: both O(1), whatever the size. Opening a volume for
+ * I/O takes its write lease.
+ */
+export class VolumeService implements Startable {
+  private readonly control: ControlStore
+  private readonly chunks: ChunkStore
+  private readonly logger: Logger
+  private readonly holder: string
+  private readonly leaseTtlMs: number
+  private readonly gcIntervalMs: number
+  private gcTimer: NodeJS.Timeout | undefined
+  private gcRun: Promise<void> = Promise.resolve()
+
+  constructor (components: VolumeServiceComponents, options: VolumeServiceOptions) {
+    this.control = components.control
+    this.chunks = components.chunks
+    this.logger = components.logger
+    this.holder = options.holder
+    this.leaseTtlMs = options.leaseTtlMs ?? 15_000
+    this.gcIntervalMs = options.gcIntervalMs ?? 30_000
+  }
+
+  async start (): Promise<void> {
+    const tick = (): void => {
+      this.collect()
+      this.gcTimer = setTimeout(tick, this.gcIntervalMs)
+      this.gcTimer.unref()
+    }
+    tick()
+  }
+
+  async stop (): Promise<void> {
+    clearTimeout(this.gcTimer)
+    this.gcTimer = undefined
+    await this.gcRun
+  }
+
+  async createVolume (request: CreateVolume): Promise<VolumeRecord> {
+    checkName(request.name)
+    checkSize(request.size)
+    const chunkSize = request.chunkSize ?? DEFAULT_CHUNK_SIZE
+    if (!Number.isInteger(Math.log2(chunkSize)) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
+      throw new VolumeError('InvalidArgument', `chunk size must be a power of two from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes`)
+    }
+    return await this.addVolume(request.project, request.name, request.size, chunkSize, null, null)
+  }
+
+  /** A copy-on-write volume on top of a snapshot: constant time whatever the size. */
+  async cloneVolume (request: CloneVolume): Promise<VolumeRecord> {
+    checkName(request.name)
+    const snapshot = await this.getSnapshot(request.project, request.snapshot)
+    const size = request.size ?? snapshot.size
+    checkSize(size)
+    if (size < snapshot.size) throw new VolumeError('InvalidArgument', `a clone cannot be smaller than its snapshot (${snapshot.size} bytes)`)
+    return await this.addVolume(request.project, request.name, size, snapshot.chunkSize, snapshot.layer, snapshot.id)
+  }
+
+  /** Volumes of one project, or of all when `project` is undefined. */
+  async listVolumes (project?: string): Promise<VolumeRecord[]> {
+    const all = await this.control.list<VolumeRecord>(keys.volumes)
+    return all.map((r) => r.value).filter((v) => project === undefined || v.project === project)
+  }
+
+  async getVolume (project: string | undefined, ref: string): Promise<VolumeRecord> {
+    return (await this.volumeRecord(project, ref)).value
+  }
+
+  async volumeStatus (id: string): Promise<VolumeStatus> {
+    const lease = await this.control.get<LeaseRecord>(keys.lease(id))
+    return lease !== undefined && lease.value.holder !== '' && lease.value.expiresAt > Date.now() ? 'in-use' : 'available'
+  }
+
+  async extendVolume (project: string, ref: string, size: number): Promise<VolumeRecord> {
+    checkSize(size)
+    const record = await this.volumeRecord(project, ref)
+    if (size < record.value.size) throw new VolumeError('InvalidArgument', `volumes only grow: ${record.value.name} is ${record.value.size} bytes`)
+    const value = { ...record.value, size }
+    await this.commitOrConflict([{ key: record.key, modRevision: record.modRevision }], [{ type: 'put', key: record.key, value }])
+    return value
+  }
+
+  async deleteVolume (project: string, ref: string): Promise<void> {
+    const record = await this.volumeRecord(project, ref)
+    const volume = record.value
+    const snapshots = (await this.control.list<SnapshotRecord>(keys.snapshots)).filter((s) => s.value.volumeId === volume.id)
+    if (snapshots.length > 0) {
+      throw new VolumeError('HasDependents', `volume ${volume.name} has ${snapshots.length} snapshot(s); delete them first`)
+    }
+    // Holding the lease while deleting keeps a writer from attaching halfway.
+    const lease = await this.takeLease(volume.id, 'delete')
+    try {
+      await this.commitOrConflict([{ key: record.key, modRevision: record.modRevision }], [
+        { type: 'delete', key: record.key },
+        { type: 'delete', key: keys.volumeName(volume.project, volume.name) },
+        { type: 'delete', key: keys.lease(volume.id) }
+      ])
+    } finally {
+      if (!lease.isLost) await lease.release().catch(() => {})
+    }
+    this.logger.info({ volume: volume.id, name: volume.name }, 'volume deleted')
+    this.collect()
+  }
+
+  /**
+   * Freezes the volume's head as the snapshot and gives the volume a new,
+   * empty head on top of it. Refused while someone else writes the volume.
+   */
+  async createSnapshot (project: string, volumeRef: string, name: string): Promise<SnapshotRecord> {
+    checkName(name)
+    const volume = await this.getVolume(project, volumeRef)
+    const lease = await this.takeLease(volume.id, 'snapshot')
+    try {
+      const record = await this.volumeRecord(project, volume.id)
+      const frozen = record.value.head
+      // Frozen on the nodes first: no write, however late, can change the snapshot afterwards.
+      await this.onNodes(async () => await this.chunks.fence(frozen, FROZEN_EPOCH))
+      const snapshot: SnapshotRecord = {
+        id: randomUUID(), project, volumeId: volume.id, name, layer: frozen,
+        size: record.value.size, chunkSize: record.value.chunkSize, createdAt: new Date().toISOString()
+      }
+      const head: LayerRecord = { id: randomUUID(), parent: frozen }
+      const nameKey = keys.snapshotName(project, name)
+      await this.commitOrConflict([{ key: record.key, modRevision: record.modRevision }, { key: nameKey, modRevision: 0 }], [
+        { type: 'put', key: keys.layer(head.id), value: head },
+        { type: 'put', key: keys.snapshot(snapshot.id), value: snapshot },
+        { type: 'put', key: nameKey, value: snapshot.id },
+        { type: 'put', key: record.key, value: { ...record.value, head: head.id } satisfies VolumeRecord }
+      ], `a snapshot named ${name} already exists`)
+      this.logger.info({ volume: volume.id, snapshot: snapshot.id, layer: frozen }, 'snapshot created')
+      return snapshot
+    } finally {
+      await lease.release()
+    }
+  }
+
+  async listSnapshots (project?: string, volumeRef?: string): Promise<SnapshotRecord[]> {
+    const volumeId = volumeRef === undefined ? undefined : (await this.getVolume(project, volumeRef)).id
+    const all = await this.control.list<SnapshotRecord>(keys.snapshots)
+    return all.map((r) => r.value)
+      .filter((s) => (project === undefined || s.project === project) && (volumeId === undefined || s.volumeId === volumeId))
+  }
+
+  async getSnapshot (project: string | undefined, ref: string): Promise<SnapshotRecord> {
+    return (await this.snapshotRecord(project, ref)).value
+  }
+
+  /** Refused while a clone still reads through the snapshot's layer; its bytes go once nothing does. */
+  async deleteSnapshot (project: string, ref: string): Promise<void> {
+    const record = await this.snapshotRecord(project, ref)
+    const snapshot = record.value
+    const clones: string[] = []
+    for (const volume of await this.listVolumes()) {
+      if (volume.id !== snapshot.volumeId && (await chainIds(this.control, volume.head)).includes(snapshot.layer)) clones.push(volume.name)
+    }
+    if (clones.length > 0) {
+      throw new VolumeError('HasDependents', `snapshot ${snapshot.name} has clones (${clones.join(', ')}); delete or flatten them first`)
+    }
+    await this.commitOrConflict([{ key: record.key, modRevision: record.modRevision }], [
+      { type: 'delete', key: record.key },
+      { type: 'delete', key: keys.snapshotName(snapshot.project, snapshot.name) }
+    ])
+    this.logger.info({ snapshot: snapshot.id }, 'snapshot deleted')
+    this.collect()
+  }
+
+  /** Copies everything a clone still reads from its snapshot into its own head, then cuts it loose. */
+  async flattenVolume (project: string, ref: string, progress: (done: number, total: number) => void = () => {}): Promise<VolumeRecord> {
+    const volume = await this.getVolume(project, ref)
+    const device = await this.openVolume(volume.id)
+    try {
+      await device.copyUpAll(progress)
+    } finally {
+      await device.close()
+    }
+    const layerKey = keys.layer(volume.head)
+    const layer = await this.control.get<LayerRecord>(layerKey)
+    const record = await this.volumeRecord(project, volume.id)
+    const flat: VolumeRecord = { ...record.value, sourceSnapshot: null }
+    await this.commitOrConflict([{ key: record.key, modRevision: record.modRevision }, { key: layerKey, modRevision: layer?.modRevision ?? 0 }], [
+      { type: 'put', key: layerKey, value: { id: volume.head, parent: null } satisfies LayerRecord },
+      { type: 'put', key: record.key, value: flat }
+    ])
+    this.logger.info({ volume: volume.id }, 'volume flattened')
+    this.collect()
+    return flat
+  }
+
+  /** Opens a volume for reading and writing: takes its lease and fences every earlier writer. */
+  async openVolume (id: string): Promise<VolumeDevice> {
+    const lease = await this.takeLease(id, 'export')
+    try {
+      const volume = await this.getVolume(undefined, id)
+      await this.onNodes(async () => await this.chunks.fence(volume.head, lease.epoch))
+      const chain = await this.onNodes(async () => await LayerChain.load(this.control, this.chunks, volume.head))
+      return new VolumeDevice({ chunks: this.chunks, logger: this.logger }, { size: volume.size, chunkSize: volume.chunkSize, chain, lease })
+    } catch (err) {
+      await lease.release()
+      throw err
+    }
+  }
+
+  /** Opens a snapshot read-only; frozen layers need no lease. */
+  async openSnapshot (id: string): Promise<VolumeDevice> {
+    const snapshot = await this.getSnapshot(undefined, id)
+    const chain = await this.onNodes(async () => await LayerChain.load(this.control, this.chunks, snapshot.layer))
+    return new VolumeDevice({ chunks: this.chunks, logger: this.logger }, { size: snapshot.size, chunkSize: snapshot.chunkSize, chain })
+  }
+
+  private async addVolume (project: string, name: string, size: number, chunkSize: number,
+    parent: string | null, sourceSnapshot: string | null): Promise<VolumeRecord> {
+    const head: LayerRecord = { id: randomUUID(), parent }
+    const volume: VolumeRecord = {
+      id: randomUUID(), project, name, size, chunkSize, head: head.id, sourceSnapshot, createdAt: new Date().toISOString()
+    }
+    const nameKey = keys.volumeName(project, name)
+    await this.commitOrConflict([{ key: nameKey, modRevision: 0 }], [
+      { type: 'put', key: keys.layer(head.id), value: head },
+      { type: 'put', key: keys.volume(volume.id), value: volume },
+      { type: 'put', key: nameKey, value: volume.id }
+    ], `a volume named ${name} already exists`)
+    this.logger.info({ volume: volume.id, name, size, sourceSnapshot }, 'volume created')
+    return volume
+  }
+
+  private async takeLease (volumeId: string, purpose: string): Promise<Lease> {
+    return await Lease.acquire(this.control, volumeId, `${this.holder}/${purpose}/${randomUUID().slice(0, 8)}`,
+      { ttlMs: this.leaseTtlMs }, this.logger)
+  }
+
+  private async volumeRecord (project: string | undefined, ref: string): Promise<ControlRecord<VolumeRecord>> {
+    return await this.lookup<VolumeRecord>(project, ref, keys.volume, keys.volumeName, 'volume')
+  }
+
+  private async snapshotRecord (project: string | undefined, ref: string): Promise<ControlRecord<SnapshotRecord>> {
+    return await this.lookup<SnapshotRecord>(project, ref, keys.snapshot, keys.snapshotName, 'snapshot')
+  }
+
+  /** By id, or by name within the project. */
+  private async lookup<T extends { project: string }> (project: string | undefined, ref: string,
+    byId: (id: string) => string, byName: (project: string, name: string) => string, what: string): Promise<ControlRecord<T>> {
+    let record = await this.control.get<T>(byId(ref))
+    if (record === undefined && project !== undefined) {
+      const id = await this.control.get<string>(byName(project, ref))
+      if (id !== undefined) record = await this.control.get<T>(byId(id.value))
+    }
+    if (record === undefined || (project !== undefined && record.value.project !== project)) {
+      throw new VolumeError('NotFound', `no ${what} ${ref}`)
+    }
+    return record
+  }
+
+  private async commitOrConflict (compares: Parameters<ControlStore['commit']>[0], ops: ControlOp[], nameTaken?: string): Promise<void> {
+    try {
+      await this.control.commit(compares, ops)
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'Conflict') throw err
+      const name = compares.find((c) => c.modRevision === 0 && c.key.includes('-names/'))
+      if (nameTaken !== undefined && name !== undefined && await this.control.get(name.key) !== undefined) {
+        throw new VolumeError('AlreadyExists', nameTaken)
+      }
+      throw new VolumeError('InUse', 'changed concurrently; try again', { cause: err })
+    }
+  }
+
+  /** Chunk-store calls that need (almost) every node: their failure is the volume API's Unavailable. */
+  private async onNodes<T> (op: () => Promise<T>): Promise<T> {
+    try {
+      return await op()
+    } catch (err) {
+      if (err instanceof StorageError) throw new VolumeError('Unavailable', `storage nodes: ${err.message}`, { cause: err })
+      throw err
+    }
+  }
+
+  /** Drops layers nothing refers to any more; runs in the background, retried on the next tick if nodes are down. */
+  private collect (): void {
+    this.gcRun = this.gcRun.then(async () => {
+      try {
+        await collectGarbage(this.control, this.chunks, this.logger)
+      } catch (err) {
+        this.logger.warn({ err }, 'layer garbage collection failed; retrying later')
+      }
+    })
+  }
+}
+
+function checkName (name: string): void {
+  if (!NAME.test(name)) {
+    throw new VolumeError('InvalidArgument', 'names are 1-128 characters: letters, digits, ".", "_" and "-", starting with a letter or digit')
+  }
+}
+
+function checkSize (size: number): void {
+  if (!Number.isSafeInteger(size) || size <= 0 || size % SECTOR !== 0 || size > MAX_VOLUME_SIZE) {
+    throw new VolumeError('InvalidArgument', `size must be a positive multiple of ${SECTOR} bytes, at most ${MAX_VOLUME_SIZE}`)
+  }
+}
