@@ -14,6 +14,9 @@ const S3_CODE_OF: Record<StorageErrorCode, S3ErrorCode> = {
   QuorumNotMet: 'ServiceUnavailable',
   Unavailable: 'ServiceUnavailable',
   UnknownDevice: 'InternalError',
+  // Chunk (volume) outcomes never reach S3 requests.
+  StaleEpoch: 'InternalError',
+  StaleChunk: 'InternalError',
   Corrupt: 'InternalError',
   Internal: 'InternalError'
 }
