@@ -218,15 +218,27 @@ export class VolumeService implements Startable {
     this.collect()
   }
 
-  /** Copies everything a clone still reads from its snapshot into its own head, then cuts it loose. */
-  async flattenVolume (project: string, ref: string, progress: (done: number, total: number) => void = () => {}): Promise<VolumeRecord> {
+  /**
+   * Copies everything a clone still reads from its snapshot into its own
+   * head, then cuts it loose. Resolves once the volume's lease is taken (so
+   * an InUse refusal comes straight back); `finished` settles when the copy does.
+   */
+  async flattenVolume (project: string, ref: string, progress: (done: number, total: number) => void = () => {}):
+  Promise<{ finished: Promise<VolumeRecord> }> {
     const volume = await this.getVolume(project, ref)
     const device = await this.openVolume(volume.id)
-    try {
-      await device.copyUpAll(progress)
-    } finally {
-      await device.close()
-    }
+    const finished = (async () => {
+      try {
+        await device.copyUpAll(progress)
+      } finally {
+        await device.close()
+      }
+      return await this.detachFromParent(project, volume)
+    })()
+    return { finished }
+  }
+
+  private async detachFromParent (project: string, volume: VolumeRecord): Promise<VolumeRecord> {
     const layerKey = keys.layer(volume.head)
     const layer = await this.control.get<LayerRecord>(layerKey)
     const record = await this.volumeRecord(project, volume.id)

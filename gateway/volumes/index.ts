@@ -1,0 +1,1 @@
+export { registerVolumeApi, type VolumeApiComponents } from './volume-api.ts'

@@ -1,0 +1,167 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Logger } from '../../lib/logger.ts'
+import { VolumeError, type VolumeErrorCode, type VolumeService } from '../../storage/volume/index.ts'
+import type { TokenService } from '../identity/index.ts'
+import { OPENSTACK } from '../openstack/api-constraint.ts'
+import { HttpError, readJson, requireToken, respond } from '../openstack/http.ts'
+import { GiB, snapshotView, volumeView } from './views.ts'
+
+export interface VolumeApiComponents {
+  volumes: VolumeService
+  tokens: TokenService
+  logger: Logger
+}
+
+/** The one table from volume outcomes to HTTP statuses. */
+const STATUS_OF: Record<VolumeErrorCode, number> = {
+  InvalidArgument: 400,
+  NotFound: 404,
+  AlreadyExists: 409,
+  InUse: 409,
+  HasDependents: 409,
+  Unavailable: 503
+}
+
+/** Cinder names its error bodies by kind. */
+const KIND_OF: Record<number, string> = { 400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound', 409: 'conflict', 413: 'overLimit', 503: 'serviceUnavailable' }
+
+interface Params { project: string, id: string }
+
+/**
+ * Cinder's block-storage API v3 (the subset that maps onto ringstack
+ * volumes) under /volume/v3/{project_id}: volumes, snapshots, clones
+ * (a volume created from a snapshot), extend, and flatten as a
+ * `ringstack-flatten` volume action. Flatten runs in the background; the
+ * volume shows `flattening` with its progress until it is done.
+ */
+export function registerVolumeApi (app: FastifyInstance, components: VolumeApiComponents): void {
+  const { volumes, tokens, logger } = components
+  const flattening = new Map<string, { done: number, total: number }>()
+  const classify = (err: unknown): HttpError | undefined =>
+    err instanceof VolumeError ? new HttpError(STATUS_OF[err.code], err.message, { cause: err }) : undefined
+  const render = (status: number, message: string): unknown => ({ [KIND_OF[status] ?? 'computeFault']: { code: status, message } })
+
+  const route = (method: 'GET' | 'POST' | 'DELETE', url: string,
+    handler: (ctx: { request: FastifyRequest, reply: FastifyReply, project: string, params: Params }) => Promise<void>): void => {
+    app.route({
+      method,
+      url: `/volume/v3/:project${url}`,
+      constraints: OPENSTACK,
+      handler: async (request, reply) => await respond(request, reply, logger, classify, render, async () => {
+        const params = request.params as Params
+        const token = requireToken(request, tokens)
+        if (token.principal.projectId !== params.project) throw new HttpError(403, `this token is scoped to project ${token.principal.projectId}`)
+        await handler({ request, reply, project: params.project, params })
+      })
+    })
+  }
+
+  const show = async (project: string, ref: string): Promise<Record<string, unknown>> => {
+    const volume = await volumes.getVolume(project, ref)
+    const progress = flattening.get(volume.id)
+    return volumeView(volume, progress !== undefined ? 'flattening' : await volumes.volumeStatus(volume.id), progress)
+  }
+
+  route('POST', '/volumes', async ({ request, reply, project }) => {
+    const spec = objectField(await readJson(request), 'volume')
+    const name = stringField(spec, 'name')
+    const size = sizeOf(spec)
+    const snapshot = spec.snapshot_id
+    const created = typeof snapshot === 'string'
+      ? await volumes.cloneVolume({ project, name, snapshot, size })
+      : await volumes.createVolume({ project, name, size: required(size, 'size'), chunkSize: optionalInt(spec, 'ringstack:chunk_size') })
+    reply.code(202).send({ volume: await show(project, created.id) })
+  })
+  for (const url of ['/volumes', '/volumes/detail']) {
+    route('GET', url, async ({ reply, project }) => {
+      reply.send({ volumes: await Promise.all((await volumes.listVolumes(project)).map(async (v) => await show(project, v.id))) })
+    })
+  }
+  route('GET', '/volumes/:id', async ({ reply, project, params }) => {
+    reply.send({ volume: await show(project, params.id) })
+  })
+  route('DELETE', '/volumes/:id', async ({ reply, project, params }) => {
+    await volumes.deleteVolume(project, params.id)
+    reply.code(202).send()
+  })
+  route('POST', '/volumes/:id/action', async ({ request, reply, project, params }) => {
+    const body = await readJson(request)
+    if ('os-extend' in body) {
+      const spec = objectField(body, 'os-extend')
+      const size = spec.new_size_bytes !== undefined ? optionalInt(spec, 'new_size_bytes') : gib(optionalInt(spec, 'new_size'))
+      await volumes.extendVolume(project, params.id, required(size, 'new_size'))
+      reply.code(202).send()
+    } else if ('ringstack-flatten' in body) {
+      const volume = await volumes.getVolume(project, params.id)
+      if (flattening.has(volume.id)) throw new HttpError(409, `volume ${volume.name} is already being flattened`)
+      const progress = { done: 0, total: 0 }
+      flattening.set(volume.id, progress)
+      try {
+        // Answers once the lease is taken, so a refusal (in use) reaches the caller.
+        const { finished } = await volumes.flattenVolume(project, volume.id, (done, total) => { progress.done = done; progress.total = total })
+        finished.then(() => { logger.info({ volume: volume.id }, 'flatten finished') },
+          (err: unknown) => { logger.warn({ err, volume: volume.id }, 'flatten failed') })
+          .finally(() => flattening.delete(volume.id))
+      } catch (err) {
+        flattening.delete(volume.id)
+        throw err
+      }
+      reply.code(202).send()
+    } else {
+      throw new HttpError(400, `unsupported volume action: ${Object.keys(body).join(', ') || '(none)'}`)
+    }
+  })
+
+  route('POST', '/snapshots', async ({ request, reply, project }) => {
+    const spec = objectField(await readJson(request), 'snapshot')
+    const snapshot = await volumes.createSnapshot(project, stringField(spec, 'volume_id'), stringField(spec, 'name'))
+    reply.code(202).send({ snapshot: snapshotView(snapshot) })
+  })
+  for (const url of ['/snapshots', '/snapshots/detail']) {
+    route('GET', url, async ({ request, reply, project }) => {
+      const volumeId = (request.query as Record<string, string | undefined>).volume_id
+      reply.send({ snapshots: (await volumes.listSnapshots(project, volumeId)).map(snapshotView) })
+    })
+  }
+  route('GET', '/snapshots/:id', async ({ reply, project, params }) => {
+    reply.send({ snapshot: snapshotView(await volumes.getSnapshot(project, params.id)) })
+  })
+  route('DELETE', '/snapshots/:id', async ({ reply, project, params }) => {
+    await volumes.deleteSnapshot(project, params.id)
+    reply.code(202).send()
+  })
+}
+
+function objectField (body: Record<string, unknown>, key: string): Record<string, unknown> {
+  const value = body[key]
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, `"${key}" must be an object`)
+  return value as Record<string, unknown>
+}
+
+function stringField (body: Record<string, unknown>, key: string): string {
+  const value = body[key]
+  if (typeof value !== 'string' || value === '') throw new HttpError(400, `"${key}" must be a non-empty string`)
+  return value
+}
+
+function optionalInt (body: Record<string, unknown>, key: string): number | undefined {
+  const value = body[key]
+  if (value === undefined || value === null) return undefined
+  const n = typeof value === 'string' ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new HttpError(400, `"${key}" must be a positive integer`)
+  return n
+}
+
+function gib (n: number | undefined): number | undefined {
+  return n === undefined ? undefined : n * GiB
+}
+
+/** Cinder's `size` is whole GiB; `ringstack:size_bytes` gives any multiple of 512 bytes. */
+function sizeOf (spec: Record<string, unknown>): number | undefined {
+  return optionalInt(spec, 'ringstack:size_bytes') ?? gib(optionalInt(spec, 'size'))
+}
+
+function required (value: number | undefined, name: string): number {
+  if (value === undefined) throw new HttpError(400, `"${name}" is required`)
+  return value
+}
