@@ -9,6 +9,8 @@ commands:
                      rebalance, show, validate)
   storage            run one storage node from its config file (--config FILE)
   gateway            run one gateway (S3 API) from its config file (--config FILE)
+  volume <verb>      volumes, snapshots and clones (create, clone, list, show, extend, delete,
+                     flatten, snapshot create|list|show|delete)
   help               this text
 
 Every command accepts --json for machine-readable output where it prints results.
@@ -20,6 +22,7 @@ type Command = (argv: string[], io: CommandIO) => Promise<number>
 const commands: Record<string, () => Promise<Command>> = {
   up: async () => (await import('./up.ts')).upCommand,
   ring: async () => (await import('../ring/index.ts')).ringCommand,
+  volume: async () => (await import('./volume.ts')).volumeCommand,
   storage: async () => roleCommand('storage', 'storage node', (await import('../storage/index.ts')).runStorageNode,
     'storage node <id> listening on <host>:<port>'),
   gateway: async () => roleCommand('gateway', 'gateway', (await import('../gateway/index.ts')).runGateway,
