@@ -5,7 +5,7 @@ import type { Logger } from '../lib/logger.ts'
 import type { Startable } from '../lib/lifecycle.ts'
 import { buildRing, Ring } from '../ring/index.ts'
 import { GrpcStorageNodeClient } from '../storage/index.ts'
-import { ensureBootstrapCredentials, type BootstrapCredentials } from '../gateway/index.ts'
+import { ensureAdminCredentials, ensureBootstrapCredentials, type AdminCredentials, type BootstrapCredentials } from '../gateway/index.ts'
 import { SupervisedProcess } from './supervised-process.ts'
 
 export interface AllInOneConfig {
@@ -17,6 +17,8 @@ export interface AllInOneConfig {
   baseDomain?: string
   /** First storage node port; 0 lets the nodes bind free ports when the ring is first built. */
   storagePortBase: number
+  /** The NBD target for volumes; 0 binds an ephemeral port, undefined serves no NBD. */
+  nbdPort?: number
   partPower: number
 }
 
@@ -40,6 +42,8 @@ export class AllInOne implements Startable {
   private gateway: SupervisedProcess | undefined
   /** Set when this start created the bootstrap S3 key pair (it is shown once). */
   newCredentials: BootstrapCredentials | undefined
+  /** Set when this start created the admin login (it is shown once). */
+  newAdmin: AdminCredentials | undefined
 
   constructor (config: AllInOneConfig, components: { logger: Logger }) {
     this.config = { ...config, dataDir: resolve(config.dataDir) }
@@ -104,9 +108,21 @@ export class AllInOne implements Startable {
     const credentialsPath = join(dataDir, 's3-credentials.json')
     const { credentials, created } = await ensureBootstrapCredentials(credentialsPath)
     if (created) this.newCredentials = credentials
+    const adminCredentialsPath = join(dataDir, 'admin-credentials.json')
+    const admin = await ensureAdminCredentials(adminCredentialsPath)
+    if (admin.created) this.newAdmin = admin.credentials
     const configPath = join(dataDir, 'gateway.json')
     await writeFile(configPath, JSON.stringify({
-      id: 'gateway1', host, port: this.config.httpPort, metricsPort: 0, ringPath: this.ringPath, credentialsPath, baseDomain: this.config.baseDomain
+      id: 'gateway1',
+      host,
+      port: this.config.httpPort,
+      metricsPort: 0,
+      ringPath: this.ringPath,
+      credentialsPath,
+      adminCredentialsPath,
+      controlPath: join(dataDir, 'control'),
+      baseDomain: this.config.baseDomain,
+      nbd: this.config.nbdPort === undefined ? undefined : { port: this.config.nbdPort }
     }, null, 2) + '\n')
     this.gateway = new SupervisedProcess({
       name: 'gateway1',

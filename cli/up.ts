@@ -3,20 +3,22 @@ import { AllInOne } from './all-in-one.ts'
 import { EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts'
 import { createLogger } from '../lib/logger.ts'
 
-const HELP = `usage: ringstack up [--data DIR] [--host ADDR] [--http-port N] [--base-domain DOMAIN]
-                   [--storage-port-base N] [--part-power P]
+const HELP = `usage: ringstack up [--data DIR] [--host ADDR] [--http-port N] [--nbd-port N]
+                   [--base-domain DOMAIN] [--storage-port-base N] [--part-power P]
 
 Starts the all-in-one cluster: a ring (built on first start), three storage
-nodes on three data dirs and a gateway serving S3, each a child process, all
-on ADDR. On first start an S3 key pair is taken from RINGSTACK_S3_ACCESS_KEY /
-RINGSTACK_S3_SECRET_KEY, or generated, stored in DIR/s3-credentials.json and
-printed. Prints one line
+nodes on three data dirs and a gateway serving S3, the OpenStack identity and
+block-storage APIs and NBD, each a child process, all on ADDR. On first start
+an S3 key pair is taken from RINGSTACK_S3_ACCESS_KEY / RINGSTACK_S3_SECRET_KEY
+and the admin password from RINGSTACK_ADMIN_PASSWORD, or generated, stored in
+DIR/s3-credentials.json and DIR/admin-credentials.json, and printed. Prints one line
 starting with 'ringstack ready' once every node answers, then runs until
 SIGINT/SIGTERM. Logs go to DIR/logs/.
 
   --data DIR               data directory (default ./data, kept across restarts)
   --host ADDR              address every role binds (default 127.0.0.1)
-  --http-port N            S3 endpoint port (default 8080; 0 picks a free one)
+  --http-port N            S3 and OpenStack API port (default 8080; 0 picks a free one)
+  --nbd-port N             NBD port for volumes (default 10809; 0 picks a free one)
   --base-domain DOMAIN     also serve virtual-host style S3 (BUCKET.DOMAIN);
                            path style always works
   --storage-port-base N    storage nodes listen on N, N+1, N+2 (default 6200;
@@ -32,6 +34,7 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
         data: { type: 'string', default: './data' },
         host: { type: 'string', default: '127.0.0.1' },
         'http-port': { type: 'string', default: '8080' },
+        'nbd-port': { type: 'string', default: '10809' },
         'base-domain': { type: 'string' },
         'storage-port-base': { type: 'string', default: '6200' },
         'part-power': { type: 'string', default: '10' },
@@ -49,9 +52,12 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
   const portBase = Number(values['storage-port-base'])
   const partPower = Number(values['part-power'])
   const httpPort = Number(values['http-port'])
-  if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) {
-    io.err('ringstack up: --http-port must be a port number')
-    return EXIT_USAGE
+  const nbdPort = Number(values['nbd-port'])
+  for (const [flag, port] of [['--http-port', httpPort], ['--nbd-port', nbdPort]] as const) {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      io.err(`ringstack up: ${flag} must be a port number`)
+      return EXIT_USAGE
+    }
   }
   const baseDomain = values['base-domain']?.toLowerCase()
   if (baseDomain !== undefined && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(baseDomain)) {
@@ -67,7 +73,7 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
     return EXIT_USAGE
   }
 
-  const cluster = new AllInOne({ dataDir: values.data, host: values.host, httpPort, baseDomain, storagePortBase: portBase, partPower },
+  const cluster = new AllInOne({ dataDir: values.data, host: values.host, httpPort, nbdPort, baseDomain, storagePortBase: portBase, partPower },
     // The terminal shows the ready line and warnings; each role's full log is in DATA/logs/.
     { logger: createLogger('ringstack-up', { level: process.env.RINGSTACK_LOG_LEVEL ?? 'warn' }) })
   const stopped = new Promise<void>((resolve) => {
@@ -90,6 +96,11 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
     io.out(`S3 credentials (shown once; kept in ${values.data}/s3-credentials.json):`)
     io.out(`  access key: ${created.accessKeyId}`)
     io.out(`  secret key: ${created.secretAccessKey}`)
+  }
+  const admin = cluster.newAdmin
+  if (admin !== undefined) {
+    io.out(`Admin login for the CLI and OpenStack APIs (shown once; kept in ${values.data}/admin-credentials.json):`)
+    io.out(`  export RINGSTACK_USER=admin RINGSTACK_PROJECT=admin RINGSTACK_PASSWORD='${admin.password}'`)
   }
   io.out(`ringstack ready ${cluster.describe()}`)
   await stopped

@@ -1,28 +1,63 @@
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { invalidConfig, isRecord, logLevelOf, onlyKeys, portOf, readConfigFile } from '../lib/config-file.ts'
+
+export interface NbdFileConfig {
+  /** 0 binds an ephemeral port. */
+  port: number
+  /** Client addresses or CIDR blocks (IPv4 or IPv6) allowed to connect; loopback only by default. */
+  allow: string[]
+  /** When set, clients must use NBD's TLS with a pre-shared key from this `identity:hexkey` file. */
+  tlsPskFile?: string
+}
 
 export interface GatewayFileConfig {
   id: string
   host: string
-  /** HTTP APIs (S3); 0 binds an ephemeral port. */
+  /** HTTP APIs (S3, OpenStack); 0 binds an ephemeral port. */
   port: number
   metricsPort: number
   /** The object ring file, watched for new versions. */
   ringPath: string
   /** JSON file with the bootstrap S3 key pair: { accessKeyId, secretAccessKey, project }. */
   credentialsPath: string
+  /** JSON file with the bootstrap admin login: { user, project, password }. */
+  adminCredentialsPath: string
+  /** Directory of the embedded control store (volumes, leases, identity). */
+  controlPath: string
   /** Enables virtual-host style S3 addressing (`bucket.<baseDomain>`). */
   baseDomain?: string
   region: string
+  /** The NBD target for volumes; absent means no NBD. */
+  nbd?: NbdFileConfig
+  /** A dead volume writer's lease lapses after this long. */
+  volumeLeaseTtlMs: number
   logLevel: string
 }
 
-const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'ringPath', 'credentialsPath', 'baseDomain', 'region', 'logLevel'])
+const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'ringPath', 'credentialsPath', 'adminCredentialsPath', 'controlPath',
+  'baseDomain', 'region', 'nbd', 'volumeLeaseTtlMs', 'logLevel'])
+const NBD_KEYS = new Set(['port', 'allow', 'tlsPskFile'])
 
 function requiredString (raw: Record<string, unknown>, key: string, where: string): string {
   const value = raw[key]
   if (typeof value !== 'string' || value === '') throw invalidConfig(where, `"${key}" must be a non-empty string`)
   return value
+}
+
+function nbdConfig (raw: unknown, baseDir: string, where: string): NbdFileConfig | undefined {
+  if (raw === undefined) return undefined
+  if (!isRecord(raw)) throw invalidConfig(where, '"nbd" must be an object')
+  onlyKeys(raw, NBD_KEYS, `${where} (nbd)`)
+  const allow = raw.allow ?? ['127.0.0.0/8', '::1']
+  if (!Array.isArray(allow) || !allow.every((a) => typeof a === 'string' && isIP(a.split('/')[0]!) !== 0)) {
+    throw invalidConfig(where, '"nbd.allow" must be a list of addresses or CIDR blocks')
+  }
+  return {
+    port: portOf(raw.port ?? 10809, '"nbd.port"', where),
+    allow,
+    tlsPskFile: raw.tlsPskFile === undefined ? undefined : resolve(baseDir, requiredString(raw, 'tlsPskFile', where))
+  }
 }
 
 export async function loadGatewayConfig (path: string): Promise<GatewayFileConfig> {
@@ -31,6 +66,8 @@ export async function loadGatewayConfig (path: string): Promise<GatewayFileConfi
   if (!isRecord(raw)) throw invalidConfig(where, 'must be a JSON object')
   onlyKeys(raw, KEYS, where)
   const baseDomain = raw.baseDomain === undefined ? undefined : requiredString(raw, 'baseDomain', where)
+  const ttl = raw.volumeLeaseTtlMs ?? 15_000
+  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1000) throw invalidConfig(where, '"volumeLeaseTtlMs" must be an integer >= 1000')
   return {
     id: requiredString(raw, 'id', where),
     host: raw.host === undefined ? '127.0.0.1' : requiredString(raw, 'host', where),
@@ -38,8 +75,12 @@ export async function loadGatewayConfig (path: string): Promise<GatewayFileConfi
     metricsPort: portOf(raw.metricsPort ?? 0, '"metricsPort"', where),
     ringPath: resolve(baseDir, requiredString(raw, 'ringPath', where)),
     credentialsPath: resolve(baseDir, requiredString(raw, 'credentialsPath', where)),
+    adminCredentialsPath: resolve(baseDir, requiredString(raw, 'adminCredentialsPath', where)),
+    controlPath: resolve(baseDir, requiredString(raw, 'controlPath', where)),
     baseDomain,
     region: raw.region === undefined ? 'us-east-1' : requiredString(raw, 'region', where),
+    nbd: nbdConfig(raw.nbd, baseDir, where),
+    volumeLeaseTtlMs: ttl,
     logLevel: logLevelOf(raw.logLevel, where)
   }
 }

@@ -1,5 +1,7 @@
 export { Gateway, type GatewayComponents, type GatewayConfig } from './gateway.ts'
 export { runGateway } from './main.ts'
 export { loadGatewayConfig, type GatewayFileConfig } from './config.ts'
-export { ensureBootstrapCredentials, readBootstrapCredentials, type BootstrapCredentials } from './bootstrap-credentials.ts'
+export {
+  ensureAdminCredentials, ensureBootstrapCredentials, readAdminCredentials, readBootstrapCredentials, type AdminCredentials, type BootstrapCredentials
+} from './bootstrap-credentials.ts'
 export { MemoryCredentialStore, type CredentialStore } from './s3/auth/index.ts'
