@@ -89,7 +89,6 @@ export class Lease {
 
   private scheduleRenewal (): void {
     this.timer = setTimeout(() => { void this.renew() }, this.options.ttlMs / 3)
-    this.timer.unref()
   }
 
   private async renew (): Promise<void> {

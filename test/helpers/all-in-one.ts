@@ -1,9 +1,10 @@
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestFn } from 'ava'
-import { killAndWait, spawnRingstack, type Spawned } from './processes.ts'
+import { BIN, killAndWait, spawnRingstack, type Spawned } from './processes.ts'
 
 const READY = /^ringstack ready http=(\S+) storage=(\S+) ring=(\S+) data=(\S+)/
 
@@ -18,6 +19,7 @@ export class RunningAllInOne {
   /** With characters that trip naive signers. */
   readonly secretAccessKey = `${randomBytes(15).toString('base64url')}/+=${randomBytes(6).toString('hex')}`
   readonly region = 'us-east-1'
+  readonly adminPassword = randomBytes(12).toString('base64url')
   readonly baseDomain: string | undefined
   private spawned: Spawned | undefined
   private dataDir = ''
@@ -29,11 +31,11 @@ export class RunningAllInOne {
   static async start (options: AllInOneOptions = {}): Promise<RunningAllInOne> {
     const cluster = new RunningAllInOne(options)
     cluster.dataDir = await mkdtemp(join(tmpdir(), 'ringstack-s3-'))
-    const args = ['up', '--data', join(cluster.dataDir, 'data'), '--http-port', '0', '--storage-port-base', '0']
+    const args = ['up', '--data', join(cluster.dataDir, 'data'), '--http-port', '0', '--nbd-port', '0', '--storage-port-base', '0']
     if (options.baseDomain !== undefined) args.push('--base-domain', options.baseDomain)
     try {
       cluster.spawned = await spawnRingstack(args, READY, 60_000, {
-        env: { RINGSTACK_S3_ACCESS_KEY: cluster.accessKeyId, RINGSTACK_S3_SECRET_KEY: cluster.secretAccessKey }
+        env: { RINGSTACK_S3_ACCESS_KEY: cluster.accessKeyId, RINGSTACK_S3_SECRET_KEY: cluster.secretAccessKey, RINGSTACK_ADMIN_PASSWORD: cluster.adminPassword }
       })
     } catch (err) {
       await rm(cluster.dataDir, { recursive: true, force: true })
@@ -55,6 +57,38 @@ export class RunningAllInOne {
 
   get port (): number {
     return Number(new URL(this.endpoint).port)
+  }
+
+  /** `nbd://127.0.0.1:<port>/<export>`. */
+  nbdUri (exportName: string): string {
+    const nbd = / nbd=(\S+)/.exec(this.spawned!.match.input ?? '')?.[1]
+    if (nbd === undefined) throw new Error('this all-in-one serves no NBD')
+    return `nbd://${nbd}/${exportName}`
+  }
+
+  /** Runs `ringstack volume <args> --json` as the admin; resolves with the parsed output, rejects with stderr. */
+  async volume<T = Record<string, unknown>> (...args: string[]): Promise<T> {
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [BIN, 'volume', ...args, '--json', '--url', this.endpoint], {
+        env: { ...process.env, RINGSTACK_PASSWORD: this.adminPassword, RINGSTACK_USER: 'admin', RINGSTACK_PROJECT: 'admin' },
+        timeout: 120_000
+      }, (err, stdout, stderr) => {
+        if (err !== null) reject(Object.assign(new Error(`ringstack volume ${args.join(' ')}: ${stderr.trim() || err.message}`), { exitCode: err.code, stderr }))
+        else resolve(stdout)
+      })
+    })
+    return (out.trim() === '' ? {} : JSON.parse(out)) as T
+  }
+
+  /** The pid of storage node `node1`..`node3` (its supervisor restarts it when killed). */
+  async storagePid (node: string): Promise<number> {
+    const config = join(this.dataDir, 'data', `${node}.json`)
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue
+      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
+      if (cmdline.split('\0').includes(config)) return Number(entry)
+    }
+    throw new Error(`no process runs ${config}`)
   }
 
   /** A scratch directory that goes away with the cluster. */
