@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util'
+import { nbdBench } from './nbd.ts'
 import { objectsBench } from './objects.ts'
 import { s3Bench } from './s3.ts'
 
 const benches: Record<string, (options: { seconds: number }) => Promise<string>> = {
+  nbd: nbdBench,
   objects: objectsBench,
   s3: s3Bench
 }

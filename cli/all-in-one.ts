@@ -128,7 +128,7 @@ export class AllInOne implements Startable {
       name: 'gateway1',
       command: process.execPath,
       args: [BIN, 'gateway', '--config', configPath],
-      ready: /^gateway \S+ listening on (\S+)$/,
+      ready: /^gateway \S+ listening on (\S+)(?: nbd (\S+))?$/,
       logFile: join(dataDir, 'logs', 'gateway1.log'),
       logger: this.logger
     })
@@ -145,6 +145,11 @@ export class AllInOne implements Startable {
     return `http://${this.gateway?.readyMatch?.[1] ?? ''}`
   }
 
+  /** `host:port` of the NBD target, once started (undefined without one). */
+  get nbdEndpoint (): string | undefined {
+    return this.gateway?.readyMatch?.[2]
+  }
+
   async stop (): Promise<void> {
     await Promise.all(this.children.map(async (child) => await child.stop()))
     this.children.length = 0
@@ -152,7 +157,8 @@ export class AllInOne implements Startable {
 
   describe (): string {
     const nodes = (this.ring?.devices ?? []).filter((d) => d !== undefined).map((d) => `${d.host}:${d.port}`)
-    return `http=${this.httpEndpoint} storage=${nodes.join(',')} ring=${this.ringPath} data=${this.config.dataDir}`
+    const nbd = this.nbdEndpoint === undefined ? '' : ` nbd=${this.nbdEndpoint}`
+    return `http=${this.httpEndpoint} storage=${nodes.join(',')} ring=${this.ringPath} data=${this.config.dataDir}${nbd}`
   }
 }
 
