@@ -1,0 +1,1 @@
+export { NbdServer, type NbdServerComponents, type NbdServerOptions } from './nbd-server.ts'
