@@ -18,6 +18,8 @@ export class Channel {
   readonly writer: ReplyWriter
   /** The PSK identity once TLS is up. */
   tlsIdentity: string | undefined
+  /** Protocol and cipher once TLS is up, for the log. */
+  tlsParameters: { protocol: string, cipher: string } | undefined
 
   constructor (socket: Socket) {
     this.socket = socket
@@ -46,6 +48,7 @@ export class Channel {
     session.socket.on('error', () => {})
     this.stream = session.socket
     this.tlsIdentity = session.identity
+    this.tlsParameters = { protocol: session.protocol, cipher: session.cipher }
     this.reader = new SocketReader(session.socket)
     this.writer.switchTo(session.socket)
     return true

@@ -194,7 +194,7 @@ class Negotiation {
     // Nothing negotiated in the clear carries over (spec, NBD_OPT_STARTTLS).
     this.structured = false
     this.metaExport = undefined
-    this.log.info({ identity: channel.tlsIdentity }, 'nbd TLS established')
+    this.log.info({ identity: channel.tlsIdentity, ...channel.tlsParameters }, 'nbd TLS established')
   }
 
   private metaContext (option: number, data: Buffer): void {

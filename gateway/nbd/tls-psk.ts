@@ -32,6 +32,9 @@ export function parsePskFile (text: string, path: string): Map<string, Buffer> {
 export interface TlsSession {
   socket: TLSSocket
   identity: string
+  /** e.g. TLSv1.3, for the log. */
+  protocol: string
+  cipher: string
 }
 
 /** Server side of NBD_OPT_STARTTLS with pre-shared keys (qemu's tls-creds-psk, libnbd's tls-psk-file). */
@@ -41,7 +44,7 @@ export class PskTls {
 
   private constructor (keys: Map<string, Buffer>) {
     this.keys = keys
-    this.context = createSecureContext({ ciphers: CIPHERS, minVersion: 'TLSv1.2' })
+    this.context = createSecureContext({ ciphers: CIPHERS, minVersion: 'TLSv1.2', dhparam: 'auto' })
   }
 
   static async load (pskFile: string): Promise<PskTls> {
@@ -73,7 +76,7 @@ export class PskTls {
         clearTimeout(timer)
         tls.off('error', fail)
         tls.off('close', closed)
-        resolve({ socket: tls, identity })
+        resolve({ socket: tls, identity, protocol: tls.getProtocol() ?? '', cipher: tls.getCipher().name })
       })
       const closed = (): void => { fail(new Error('connection closed during the TLS handshake')) }
       tls.once('error', fail)

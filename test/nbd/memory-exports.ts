@@ -25,6 +25,8 @@ export interface MemoryExportSpec {
 export class MemoryStore {
   readonly blocks = new Map<number, Buffer>()
   readonly size: number
+  /** What reached the device with durability asked for, so tests can see FUA and FLUSH arrive. */
+  readonly durable = { fuaWrites: 0, fuaZeroes: 0, fuaTrims: 0, flushes: 0 }
 
   constructor (size: number) {
     this.size = size
@@ -109,8 +111,11 @@ class MemoryDevice implements BlockDevice {
     return await this.op('read', offset, length, false, () => this.store.read(offset, length))
   }
 
-  async write (offset: number, data: Buffer, _options: WriteOptions): Promise<void> {
-    await this.op('write', offset, data.length, true, () => { this.store.write(offset, data) })
+  async write (offset: number, data: Buffer, options: WriteOptions): Promise<void> {
+    await this.op('write', offset, data.length, true, () => {
+      this.store.write(offset, data)
+      if (options.fua) this.store.durable.fuaWrites++
+    })
   }
 
   async writeZeroes (offset: number, length: number, options: ZeroOptions): Promise<void> {
@@ -118,15 +123,19 @@ class MemoryDevice implements BlockDevice {
       // Zeroing by deallocation is fast; filling allocated blocks is not.
       if (options.fastOnly && !options.mayTrim) throw new BlockError('NotSupported', 'zeroing without holes is not fast')
       this.store.zero(offset, length, options.mayTrim)
+      if (options.fua) this.store.durable.fuaZeroes++
     })
   }
 
-  async trim (offset: number, length: number, _options: WriteOptions): Promise<void> {
-    await this.op('trim', offset, length, true, () => { this.store.zero(offset, length, true) })
+  async trim (offset: number, length: number, options: WriteOptions): Promise<void> {
+    await this.op('trim', offset, length, true, () => {
+      this.store.zero(offset, length, true)
+      if (options.fua) this.store.durable.fuaTrims++
+    })
   }
 
   async flush (): Promise<void> {
-    await this.op('flush', 0, 0, false, () => {})
+    await this.op('flush', 0, 0, false, () => { this.store.durable.flushes++ })
   }
 
   async cache (offset: number, length: number): Promise<void> {
