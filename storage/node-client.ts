@@ -5,7 +5,8 @@ import type { PutObjectRequest } from '../proto/gen/ringstack/storage/v1/PutObje
 import { StorageError } from './errors.ts'
 import { fromServiceError } from './grpc-status.ts'
 import { GrpcListingNodeClient } from './listing-node-client.ts'
-import { loadObjectStore, MAX_CHUNK_BYTES, MAX_MESSAGE_BYTES } from './proto.ts'
+import { loadObjectStore, MAX_CHUNK_BYTES, MAX_MESSAGE_BYTES, objectStoreService } from './proto.ts'
+import { PutChunk } from './put-chunk.ts'
 import type { GetOptions, GetStream, ObjectInfo, ObjectRef, PutOptions, PutStream, StorageNodeClient } from './types.ts'
 
 const CHANNEL_OPTIONS: ChannelOptions = {
@@ -39,25 +40,28 @@ export class GrpcStorageNodeClient implements StorageNodeClient {
   }
 
   put (ref: ObjectRef, options: PutOptions): PutStream {
-    let call!: ClientWritableStream<PutObjectRequest>
+    const method = objectStoreService().PutObject
+    let call!: ClientWritableStream<Buffer>
     const done = new Promise<ObjectInfo>((resolve, reject) => {
-      call = this.client.PutObject(callOptions(options.deadline), (err, value) => {
-        if (err !== null) reject(this.error(err))
-        else if (value === undefined) reject(new StorageError('Internal', `${this.address}: empty PutObject reply`))
-        else resolve(fromProto(value))
-      })
+      // Messages go out as encoded by the caller (see PutChunk): the identity serializer.
+      call = this.client.makeClientStreamRequest(method.path, (message: Buffer) => message, method.responseDeserialize,
+        callOptions(options.deadline), (err: ServiceError | null, value?: ObjectInfo__Output) => {
+          if (err !== null) reject(this.error(err))
+          else if (value === undefined) reject(new StorageError('Internal', `${this.address}: empty PutObject reply`))
+          else resolve(fromProto(value))
+        })
     })
     // Observed through write() and finish(); a caller that aborts never looks.
     done.catch(() => {})
-    call.write({
+    call.write(method.requestSerialize({
       header: {
         ref,
         timestamp: options.timestamp.toString(),
         size: String(options.size ?? -1),
         metadata: options.metadata ?? {}
       }
-    })
-    return new GrpcPutStream(call, done, this.address)
+    }))
+    return new GrpcPutStream(call, done, this.address, method.requestSerialize)
   }
 
   async get (ref: ObjectRef, options: GetOptions = {}): Promise<GetStream> {
@@ -135,39 +139,47 @@ export class GrpcStorageNodeClient implements StorageNodeClient {
 const PUT_WINDOW_BYTES = MAX_CHUNK_BYTES
 
 /**
- * The body side of a PutObject call. Chunks above the node's limit go as
- * several messages. write() returns at once while little is queued (a small
- * object goes out without a single wait) and otherwise waits until the
- * transport has taken the backlog down to PUT_WINDOW_BYTES.
+ * The body side of a PutObject call. Plain chunks above the node's limit go
+ * as several messages. write() returns at once while little is queued (a
+ * small object goes out without a single wait) and otherwise waits until
+ * the transport has taken the backlog down to PUT_WINDOW_BYTES.
  */
 class GrpcPutStream implements PutStream {
-  private readonly call: ClientWritableStream<PutObjectRequest>
+  private readonly call: ClientWritableStream<Buffer>
   private readonly done: Promise<ObjectInfo>
   private readonly address: string
+  private readonly serialize: (request: PutObjectRequest) => Buffer
   private queued = 0
   private drained: (() => void) | undefined
   private closed: Error | undefined
 
-  constructor (call: ClientWritableStream<PutObjectRequest>, done: Promise<ObjectInfo>, address: string) {
+  constructor (call: ClientWritableStream<Buffer>, done: Promise<ObjectInfo>, address: string,
+    serialize: (request: PutObjectRequest) => Buffer) {
     this.call = call
     this.done = done
     this.address = address
+    this.serialize = serialize
     // Once the node has refused the put, later writes fail at once with its reason.
     done.catch((err: unknown) => { this.closed ??= err as Error })
   }
 
-  async write (chunk: Uint8Array): Promise<void> {
-    for (let at = 0; at < chunk.length; at += MAX_CHUNK_BYTES) {
+  async write (chunk: Uint8Array | PutChunk): Promise<void> {
+    if (chunk instanceof PutChunk) {
       this.assertOpen()
-      this.send(chunk.subarray(at, at + MAX_CHUNK_BYTES))
+      this.send(chunk)
       if (this.queued > PUT_WINDOW_BYTES) await this.drain()
+      return
+    }
+    for (let at = 0; at < chunk.length; at += MAX_CHUNK_BYTES) {
+      const piece = chunk.subarray(at, at + MAX_CHUNK_BYTES)
+      await this.write(PutChunk.of([piece], piece.length))
     }
   }
 
   async finish (metadata: Record<string, string> = {}): Promise<ObjectInfo> {
     this.assertOpen()
     this.closed = new StorageError('InvalidArgument', 'put already finished')
-    this.call.write({ trailer: { metadata } })
+    this.call.write(this.serialize({ trailer: { metadata } }))
     this.call.end()
     return await this.done
   }
@@ -182,11 +194,12 @@ class GrpcPutStream implements PutStream {
     if (this.closed !== undefined) throw this.closed
   }
 
-  private send (chunk: Uint8Array): void {
-    this.queued += chunk.length
+  private send (chunk: PutChunk): void {
+    const { length } = chunk
+    this.queued += length
     // A failed write also ends the call; its status reaches the caller through `done`.
-    this.call.write({ chunk }, () => {
-      this.queued -= chunk.length
+    this.call.write(chunk.message, () => {
+      this.queued -= length
       if (this.queued <= PUT_WINDOW_BYTES) this.drained?.()
     })
   }

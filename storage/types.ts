@@ -1,4 +1,5 @@
 import type { ListingNodeClient } from './listing-types.ts'
+import type { PutChunk } from './put-chunk.ts'
 
 /** Names one object replica on one device of a storage node. */
 export interface ObjectRef {
@@ -33,8 +34,11 @@ export interface PutOptions {
 
 /** One replica being written. Nothing is visible until finish() resolves. */
 export interface PutStream {
-  /** Resolves when the chunk may be followed by another (backpressure). */
-  write (chunk: Uint8Array): Promise<void>
+  /**
+   * Resolves when the chunk may be followed by another (backpressure). A
+   * PutChunk is sent as encoded, so replicas of one put can share it.
+   */
+  write (chunk: Uint8Array | PutChunk): Promise<void>
   /** Ends the body; `metadata` merges over the header's. Resolves once durable. */
   finish (metadata?: Record<string, string>): Promise<ObjectInfo>
   /** Abandons the write; the node discards what it received. */

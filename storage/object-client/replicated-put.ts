@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { ObjectInfo, ObjectRef, PutOptions, PutStream } from '../types.ts'
 import { StorageError } from '../errors.ts'
+import type { PutChunk } from '../put-chunk.ts'
 import type { Candidates } from './candidates.ts'
 import type { NodePool } from './node-pool.ts'
 import type { PlacementDevice } from './placement.ts'
@@ -39,7 +40,7 @@ interface Replica {
 export async function replicatedPut (job: PutJob, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   trailer?: () => Record<string, string> | undefined): Promise<ObjectInfo> {
   const replicas: Replica[] = []
-  let replay: Buffer[] | undefined = []
+  let replay: PutChunk[] | undefined = []
   let replayBytes = 0
   const live = (): Replica[] => replicas.filter((r) => r.error === undefined)
 
@@ -53,7 +54,7 @@ export async function replicatedPut (job: PutJob, body: AsyncIterable<Uint8Array
     job.logger.warn({ node: replica.device, err: replica.error.message }, 'replica dropped from put')
   }
 
-  const send = async (replica: Replica, chunk: Buffer): Promise<void> => {
+  const send = async (replica: Replica, chunk: PutChunk): Promise<void> => {
     if (replica.error !== undefined) return
     try {
       await withTimeout(replica.stream.write(chunk), job.stallLimitMs, 'replica write')
@@ -68,7 +69,7 @@ export async function replicatedPut (job: PutJob, body: AsyncIterable<Uint8Array
    * nodeTimeoutMs. When all are slow, the machine is, and the write waits
    * (up to stallLimitMs) rather than failing every replica at once.
    */
-  const sendToAll = async (chunk: Buffer): Promise<void> => {
+  const sendToAll = async (chunk: PutChunk): Promise<void> => {
     const pending = new Set<Replica>()
     const all = Promise.all(live().map(async (replica) => {
       pending.add(replica)
