@@ -28,7 +28,9 @@ export interface Harness {
   uri: (name: string) => string
 }
 
-export async function startNbd (t: ExecutionContext, specs: MemoryExportSpec[], options: Partial<NbdServerOptions> = {}): Promise<Harness> {
+/** `options` may be computed from the temp dir (e.g. to write a key file there first). */
+export async function startNbd (t: ExecutionContext, specs: MemoryExportSpec[],
+  options: Partial<NbdServerOptions> | ((dir: string) => Promise<Partial<NbdServerOptions>>) = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-nbd-'))
   const logs: LogLine[] = []
   const sink = new Writable({
@@ -39,11 +41,11 @@ export async function startNbd (t: ExecutionContext, specs: MemoryExportSpec[], 
   })
   const exports = new MemoryExports(specs)
   const metrics = createRegistry()
-  const server = new NbdServer({ host: '127.0.0.1', port: 0, drainTimeoutMs: 5000, ...options }, { exports, logger: pino({ level: 'info' }, sink), metrics })
-  t.teardown(async () => {
-    await server.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const resolved = typeof options === 'function' ? await options(dir) : options
+  const server = new NbdServer({ host: '127.0.0.1', port: 0, drainTimeoutMs: 5000, ...resolved }, { exports, logger: pino({ level: 'info' }, sink), metrics })
+  // Teardowns run last-registered first: the server stops before its dir goes.
+  t.teardown(async () => { await server.stop() })
   await server.start()
   return { server, exports, metrics, logs, dir, uri: (name) => `nbd://127.0.0.1:${server.port}/${name}` }
 }
