@@ -17,6 +17,8 @@ export interface MemoryExportSpec {
   blockSizes?: BlockSizes
   /** Each request waits a random 0..delayMs first, so concurrent requests complete out of order. */
   delayMs?: number
+  /** Awaited before every call: lets a test hold requests in flight for as long as it wants. */
+  hold?: (operation: Operation) => Promise<void>
   /** Injected failures: return an error to fail that call. */
   fault?: (operation: Operation, offset: number, length: number) => Error | undefined
 }
@@ -158,6 +160,7 @@ class MemoryDevice implements BlockDevice {
     this.inFlight++
     try {
       if (this.spec.delayMs !== undefined) await sleep(Math.random() * this.spec.delayMs)
+      await this.spec.hold?.(operation)
       if (writes && this.readOnly) throw new BlockError('ReadOnly', 'read-only export')
       if (offset + length > this.size) throw new BlockError('OutOfRange', `${operation} past the end`)
       const fault = this.spec.fault?.(operation, offset, length)
