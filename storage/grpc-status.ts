@@ -36,7 +36,7 @@ const TRANSPORT_CODES: Partial<Record<Status, StorageErrorCode>> = {
 
 const CODES = new Set<string>(Object.keys(STATUS_OF))
 
-function isStorageErrorCode (code: string): code is StorageErrorCode {
+export function isStorageErrorCode (code: string): code is StorageErrorCode {
   return CODES.has(code)
 }
 

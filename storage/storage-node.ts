@@ -5,7 +5,12 @@ import xxhash from 'xxhash-wasm'
 import type { Startable } from '../lib/lifecycle.ts'
 import type { Logger } from '../lib/logger.ts'
 import { CallTracker } from './call-tracker.ts'
-import type { NodeConfig } from './config.ts'
+import { ChunkDevice } from './chunks/chunk-device.ts'
+import { MAX_CHUNK_MESSAGE_BYTES } from './chunks/chunk-layout.ts'
+import { ChunkMetrics } from './chunks/chunk-metrics.ts'
+import { chunkStoreService } from './chunks/chunk-proto.ts'
+import { ChunkService } from './chunks/chunk-service.ts'
+import type { DeviceConfig, NodeConfig } from './config.ts'
 import { Device } from './device.ts'
 import { ListingService } from './listing-service.ts'
 import { MetricsServer } from '../lib/metrics-server.ts'
@@ -21,9 +26,10 @@ export interface StorageNodeComponents {
   metrics: Registry
 }
 
+// A whole chunk (a repair) travels as one message; object chunks are checked by their handler.
 const SERVER_OPTIONS: ChannelOptions = {
-  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-  'grpc.max_send_message_length': MAX_MESSAGE_BYTES
+  'grpc.max_receive_message_length': Math.max(MAX_MESSAGE_BYTES, MAX_CHUNK_MESSAGE_BYTES),
+  'grpc.max_send_message_length': Math.max(MAX_MESSAGE_BYTES, MAX_CHUNK_MESSAGE_BYTES)
 }
 
 interface Running {
@@ -31,12 +37,14 @@ interface Running {
   port: number
   calls: CallTracker
   devices: Device[]
+  chunks: ChunkService
+  chunkDevices: ChunkDevice[]
   metricsServer: MetricsServer
 }
 
 /**
- * A storage node: its devices, the ObjectStore and ListingStore gRPC
- * services on host:port,
+ * A storage node: its devices, the ObjectStore, ListingStore and ChunkStore
+ * gRPC services on host:port,
  * and /metrics. stop() drains: no new calls, in-flight ones get
  * config.drainTimeoutMs to finish, then the rest are cut and the devices
  * are closed cleanly (which spares the next start a reconcile).
@@ -71,6 +79,13 @@ export class StorageNode implements Startable {
     if (this.running !== undefined) throw new Error('storage node already started')
     const hasher: Hasher = await xxhash()
     const devices = await this.openDevices(hasher)
+    let chunkDevices: ChunkDevice[]
+    try {
+      chunkDevices = await this.openChunkDevices()
+    } catch (err) {
+      await Promise.all(devices.map(async (d) => await d.close()))
+      throw err
+    }
     const metrics = new NodeMetrics(this.registry)
     const calls = new CallTracker({ logger: this.logger, metrics })
     const byName = new Map(devices.map((d) => [d.name, d]))
@@ -78,6 +93,10 @@ export class StorageNode implements Startable {
     widenStreamWindow(server, this.logger)
     server.addService(objectStoreService(), new ObjectService({ devices: byName, calls, metrics }).handlers())
     server.addService(listingStoreService(), new ListingService({ devices: byName, calls }).handlers())
+    const chunks = new ChunkService({
+      devices: new Map(chunkDevices.map((d) => [d.name, d])), metrics: new ChunkMetrics(this.registry), logger: this.logger
+    })
+    server.addService(chunkStoreService(), chunks.handlers())
     const metricsServer = new MetricsServer(this.config.host, this.config.metricsPort, this.registry, this.logger)
     try {
       const port = await new Promise<number>((resolve, reject) => {
@@ -89,11 +108,12 @@ export class StorageNode implements Startable {
       })
       widenConnectionWindow(server, this.logger)
       await metricsServer.start()
-      this.running = { server, port, calls, devices, metricsServer }
+      this.running = { server, port, calls, devices, chunks, chunkDevices, metricsServer }
     } catch (err) {
       server.forceShutdown()
       await metricsServer.stop()
       await Promise.all(devices.map(async (d) => await d.close()))
+      await Promise.all(chunkDevices.map(async (d) => await d.close()))
       throw err
     }
     this.logger.info({ address: this.address, devices: devices.map((d) => d.name) }, 'storage node started')
@@ -103,8 +123,10 @@ export class StorageNode implements Startable {
     const running = this.running
     if (running === undefined) return
     this.running = undefined
-    const { server, calls, devices, metricsServer } = running
+    const { server, calls, devices, chunks, chunkDevices, metricsServer } = running
     const timeout = this.config.drainTimeoutMs
+    // Chunk sessions live as long as their clients: end them once their ops are answered.
+    const chunksClosed = chunks.close()
     const drained = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeout)
       server.tryShutdown(() => {
@@ -117,16 +139,26 @@ export class StorageNode implements Startable {
       server.forceShutdown()
     }
     // Cut calls still unwind (a commit under way completes); wait, but not forever.
-    const idle = await Promise.race([calls.idle().then(() => true), sleep(timeout, false, { ref: false })])
+    const idle = await Promise.race([Promise.all([calls.idle(), chunksClosed]).then(() => true), sleep(timeout, false, { ref: false })])
     if (!idle) this.logger.warn('handlers still busy; closing devices anyway')
     await metricsServer.stop()
     await Promise.all(devices.map(async (d) => await d.close()))
+    await Promise.all(chunkDevices.map(async (d) => await d.close()))
     this.logger.info('storage node stopped')
   }
 
   private async openDevices (hasher: Hasher): Promise<Device[]> {
-    const results = await Promise.allSettled(this.config.devices.map(async (device) =>
-      await Device.open(device, { logger: this.logger, hasher })))
+    return await this.openEach(async (device) => await Device.open(device, { logger: this.logger, hasher }))
+  }
+
+  /** Each device's chunk store, opened next to (not inside) its object store. */
+  private async openChunkDevices (): Promise<ChunkDevice[]> {
+    return await this.openEach(async (device) => await ChunkDevice.open(device, { logger: this.logger }))
+  }
+
+  /** Opens one per configured device; if any fails, closes the others and throws. */
+  private async openEach<T extends { close: () => Promise<void> }> (open: (device: DeviceConfig) => Promise<T>): Promise<T[]> {
+    const results = await Promise.allSettled(this.config.devices.map(open))
     const opened = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed !== undefined) {

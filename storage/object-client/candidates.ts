@@ -1,4 +1,4 @@
-import type { NodePool } from './node-pool.ts'
+import type { ErrorLimiter } from './node-pool.ts'
 import type { Placement, PlacementDevice } from './placement.ts'
 
 /**
@@ -13,7 +13,7 @@ export class Candidates {
   private readonly order: Generator<PlacementDevice>
   private readonly given: PlacementDevice[] = []
 
-  constructor (placement: Placement, partition: number, pool: NodePool) {
+  constructor (placement: Placement, partition: number, pool: ErrorLimiter) {
     this.partition = partition
     this.order = orderDevices(placement, partition, pool)
   }
@@ -47,7 +47,7 @@ export class Candidates {
   }
 }
 
-function * orderDevices (placement: Placement, partition: number, pool: NodePool): Generator<PlacementDevice> {
+function * orderDevices (placement: Placement, partition: number, pool: ErrorLimiter): Generator<PlacementDevice> {
   const primaries = placement.primaries(partition)
   const suppressed: PlacementDevice[] = []
   for (const device of primaries) {

@@ -1,5 +1,5 @@
 export { ObjectClient, type ObjectClientComponents, type ObjectClientOptions, type ObjectPath, type PutObjectOptions } from './object-client.ts'
-export { NodePool, type NodeClientFactory } from './node-pool.ts'
+export { NodePool, type NodeClientFactory, type ErrorLimiter } from './node-pool.ts'
 export type { Placement, PlacementDevice, PlacementSource } from './placement.ts'
 export type { ObjectRead, ReadRange } from './replicated-read.ts'
 export { Candidates } from './candidates.ts'

@@ -1,0 +1,144 @@
+import { credentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js'
+import type { ChunkStoreClient } from '../../proto/gen/ringstack/block/v1/ChunkStore.ts'
+import type { ReadOp } from '../../proto/gen/ringstack/block/v1/ReadOp.ts'
+import type { Result__Output } from '../../proto/gen/ringstack/block/v1/Result.ts'
+import type { ScanReply__Output } from '../../proto/gen/ringstack/block/v1/ScanReply.ts'
+import type { WriteOp } from '../../proto/gen/ringstack/block/v1/WriteOp.ts'
+import { StorageError, type StorageErrorCode } from '../errors.ts'
+import { fromServiceError, isStorageErrorCode } from '../grpc-status.ts'
+import { RECEIVE_WINDOW_BYTES } from '../receive-window.ts'
+import { ChunkStateError } from './chunk-errors.ts'
+import { MAX_CHUNK_MESSAGE_BYTES } from './chunk-layout.ts'
+import { loadChunkStore, stateFromProto, versionFromProto } from './chunk-proto.ts'
+import type { ChunkState } from './chunk-store.ts'
+import { ClientSession } from './client-session.ts'
+
+const CHANNEL_OPTIONS: ChannelOptions = {
+  'grpc.max_receive_message_length': MAX_CHUNK_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_CHUNK_MESSAGE_BYTES,
+  // Reads of many sessions' worth of chunks come back without waiting on window updates.
+  'grpc-node.flow_control_window': RECEIVE_WINDOW_BYTES,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  // A node that comes back is used again within a second or so.
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 1_000,
+  'grpc.enable_http_proxy': 0,
+  // Retries belong to the replicating client (other replicas).
+  'grpc.enable_retries': 0,
+  // Its own connection: chunk traffic does not queue behind object uploads on a shared one.
+  'grpc.use_local_subchannel_pool': 1
+}
+
+/** Codes whose refusals say what the replica holds. */
+const STATE_CODES = new Set<StorageErrorCode>(['StaleChunk', 'Conflict', 'VersionMismatch'])
+
+export interface ChunkNodeClientOptions {
+  /** How long one op or control call may go unanswered before it fails as Unavailable. */
+  timeoutMs: number
+  /** Deadline of flush and drop, which may fsync or delete many files. */
+  slowTimeoutMs: number
+}
+
+export interface NodeScanEntry extends ChunkState {
+  index: number
+}
+
+/**
+ * The typed client for one node's ChunkStore: reads and writes go over one
+ * session (re-opened when it breaks), control ops as calls of their own.
+ * Refusals come back as StorageErrors, with what the replica holds
+ * (ChunkStateError) for StaleChunk, Conflict and VersionMismatch.
+ */
+export class ChunkNodeClient {
+  readonly address: string
+  private readonly client: ChunkStoreClient
+  private readonly options: ChunkNodeClientOptions
+  private session: ClientSession | undefined
+
+  constructor (address: string, options: ChunkNodeClientOptions) {
+    this.address = address
+    this.options = options
+    const ChunkStore = loadChunkStore()
+    this.client = new ChunkStore(address, credentials.createInsecure(), CHANNEL_OPTIONS)
+  }
+
+  async write (op: WriteOp): Promise<void> {
+    this.check(await this.open().send({ write: op }))
+  }
+
+  async read (op: ReadOp): Promise<Buffer> {
+    return this.check(await this.open().send({ read: op })).data
+  }
+
+  async scan (layer: string): Promise<NodeScanEntry[]> {
+    const call = this.client.Scan({ layer }, { deadline: Date.now() + this.options.timeoutMs })
+    const out: NodeScanEntry[] = []
+    try {
+      for await (const reply of call as AsyncIterable<ScanReply__Output>) {
+        for (const entry of reply.entries) {
+          const version = versionFromProto(entry.version)
+          if (version !== null) out.push({ index: entry.index, version, hole: entry.hole })
+        }
+      }
+    } catch (err) {
+      throw this.error(err)
+    }
+    return out
+  }
+
+  async fence (layer: string, epoch: number): Promise<number> {
+    return await new Promise((resolve, reject) => {
+      this.client.Fence({ layer, epoch }, { deadline: Date.now() + this.options.timeoutMs }, (err, reply) => {
+        if (err !== null || reply === undefined) reject(this.error(err))
+        else resolve(reply.epoch)
+      })
+    })
+  }
+
+  async flush (layer: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.client.Flush({ layer }, { deadline: Date.now() + this.options.slowTimeoutMs }, (err) => {
+        if (err !== null) reject(this.error(err))
+        else resolve()
+      })
+    })
+  }
+
+  async drop (layer: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.client.Drop({ layer }, { deadline: Date.now() + this.options.slowTimeoutMs }, (err) => {
+        if (err !== null) reject(this.error(err))
+        else resolve()
+      })
+    })
+  }
+
+  close (): void {
+    this.session?.close()
+    this.session = undefined
+    this.client.close()
+  }
+
+  private open (): ClientSession {
+    if (this.session?.open !== true) this.session = new ClientSession(this.client, this.address, this.options.timeoutMs)
+    return this.session
+  }
+
+  private check (result: Result__Output): Result__Output {
+    const failure = result.error
+    if (failure == null) return result
+    const code: StorageErrorCode = isStorageErrorCode(failure.code) ? failure.code : 'Internal'
+    const message = `${this.address}: ${failure.message}`
+    if (STATE_CODES.has(code)) throw new ChunkStateError(code, message, stateFromProto(result.stored))
+    throw new StorageError(code, message)
+  }
+
+  private error (err: unknown): StorageError {
+    if (err instanceof StorageError) return err
+    if (err !== null && typeof err === 'object' && 'code' in err && 'details' in err) {
+      return fromServiceError(err as ServiceError, this.address)
+    }
+    return new StorageError('Internal', `${this.address}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+  }
+}
