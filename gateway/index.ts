@@ -5,3 +5,4 @@ export {
   ensureAdminCredentials, ensureBootstrapCredentials, readAdminCredentials, readBootstrapCredentials, type AdminCredentials, type BootstrapCredentials
 } from './bootstrap-credentials.ts'
 export { MemoryCredentialStore, type CredentialStore } from './s3/auth/index.ts'
+export { NbdServer, type NbdServerComponents, type NbdServerOptions } from './nbd/index.ts'
