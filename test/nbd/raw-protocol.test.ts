@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import test from 'ava'
+import { Gate } from './gate.ts'
 import { MiB, runOk, startNbd, type Harness } from './harness.ts'
 import { CMD, goData, metaContextData, OPT, RawClient, REP } from './raw-client.ts'
 
@@ -192,4 +193,31 @@ test('clients dropping with large reads in flight (repeatedly) never take the se
   await runOk('nbdcopy', [h.uri('slow'), 'null:'], { timeoutMs: 30_000 })
   const out = await runOk('qemu-io', ['-f', 'raw', '-r', '-c', 'read -P 5 5M 1M', h.uri('slow')])
   t.regex(out, /read 1048576\/1048576/)
+})
+
+test('a client pipelining more than the in-flight bounds is held back by TCP, not buffered; all complete once the device moves', async (t) => {
+  const gate = new Gate()
+  const h = await startNbd(t, [{ name: 'vol', size: 64 * MiB, hold: gate.hold }])
+  const c = await client(h)
+  await c.go('vol')
+  // 160 MiB of 1 MiB writes: the server takes 64 MiB worth, then stops reading.
+  for (let i = 0; i < 160; i++) c.request(CMD.WRITE, BigInt(i), (i % 64) * MiB, MiB, { payload: Buffer.alloc(MiB, i % 251) })
+  await gate.held(64)
+  await sleep(300)
+  t.is(gate.waiting, 64, 'no more writes read than the byte bound allows')
+  // Small requests are bounded by count instead.
+  const small = await client(h)
+  await small.go('vol')
+  for (let i = 0; i < 400; i++) small.request(CMD.READ, BigInt(i), 0, 4096)
+  await gate.held(64 + 128)
+  await sleep(300)
+  t.is(gate.waiting, 64 + 128, 'no more requests read than the count bound allows')
+  gate.open()
+  const cookies = new Set<bigint>()
+  for (let i = 0; i < 160; i++) cookies.add((await c.reply()).cookie)
+  t.is(cookies.size, 160)
+  for (let i = 0; i < 400; i++) await small.fullReply()
+  t.is(h.exports.store('vol').read(63 * MiB, 1)[0], 127 % 251)
+  c.destroy()
+  small.destroy()
 })

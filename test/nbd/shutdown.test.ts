@@ -1,35 +1,10 @@
 import { connect } from 'node:net'
 import test from 'ava'
 import { metricValue, MiB, runOk, startNbd } from './harness.ts'
-import type { Operation } from './memory-exports.ts'
+import { Gate } from './gate.ts'
 import { CMD, RawClient } from './raw-client.ts'
 
 const ESHUTDOWN = 108
-
-/** Holds every device call until released; counts the calls waiting. */
-class Gate {
-  waiting = 0
-  private release: (() => void) | undefined
-  private readonly opened: Promise<void>
-
-  constructor () {
-    this.opened = new Promise((resolve) => { this.release = resolve })
-  }
-
-  readonly hold = async (_operation: Operation): Promise<void> => {
-    this.waiting++
-    await this.opened
-  }
-
-  open (): void {
-    this.release?.()
-  }
-
-  async held (n: number): Promise<void> {
-    for (let i = 0; i < 400 && this.waiting < n; i++) await new Promise((resolve) => setTimeout(resolve, 10))
-    if (this.waiting < n) throw new Error(`only ${this.waiting} of ${n} calls reached the device`)
-  }
-}
 
 test('stop() with requests in flight: later requests get ESHUTDOWN, the ones in flight finish and are answered, then devices and sockets close', async (t) => {
   const gate = new Gate()
