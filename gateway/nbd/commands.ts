@@ -16,7 +16,7 @@ export interface Request {
   offset: number
   length: number
   /** WRITE only. */
-  payload?: Buffer
+  payload: Buffer | undefined
 }
 
 /** A run of a read: bytes to send, or zeroes to describe as a hole. */
@@ -55,16 +55,17 @@ export class Commands {
         this.log.error({ err, command: request.command, offset: request.offset, length: request.length }, 'nbd request failed')
         errno = Errno.EIO
       }
-      return this.failure(request, errno, (err as Error).message ?? 'failed')
+      return this.failure(request.cookie, errno, (err as Error).message ?? 'failed')
     }
   }
 
   /** An error reply: structured (with the message) when negotiated, which READ then requires. */
-  failure (request: Request, errno: number, message: string): Buffer[] {
+  failure (cookie: Buffer, errno: number, message: string): Buffer[] {
     this.metrics.error(errno)
-    return this.session.structured ? chunks.error(request.cookie, true, errno, message) : simpleReply(request.cookie, errno)
+    return this.session.structured ? chunks.error(cookie, true, errno, message) : simpleReply(cookie, errno)
   }
 
+  /** Structured replies may still answer payload-less commands with a simple reply; it is the shortest. */
   private success (request: Request): Buffer[] {
     return simpleReply(request.cookie, 0)
   }

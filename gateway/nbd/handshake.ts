@@ -107,6 +107,12 @@ class Negotiation {
     throw new HangUp()
   }
 
+  /** EXPORT_NAME has no error reply: a refusal can only close the connection. */
+  private refuseExportName (message: string): never {
+    this.log.info(`nbd EXPORT_NAME refused: ${message}`)
+    throw new HangUp()
+  }
+
   private reply (option: number, type: number, data?: Buffer): void {
     this.c.channel.writer.send(optionReply(option, type, data))
   }
@@ -125,7 +131,7 @@ class Negotiation {
     // EXPORT_NAME cannot be answered with an error: each refusal below closes instead.
     const refusal = this.refusal(option)
     if (refusal !== undefined) {
-      if (option === Option.EXPORT_NAME) return this.violation(`EXPORT_NAME refused: ${refusal.message}`)
+      if (option === Option.EXPORT_NAME) return this.refuseExportName(refusal.message)
       this.refuse(option, refusal.type, refusal.message)
       return undefined
     }
@@ -149,7 +155,7 @@ class Negotiation {
       }
     } catch (err) {
       if (err instanceof InvalidOption) {
-        if (option === Option.EXPORT_NAME) return this.violation(`bad EXPORT_NAME: ${err.message}`)
+        if (option === Option.EXPORT_NAME) return this.refuseExportName(err.message)
         this.refuse(option, Rep.ERR_INVALID, err.message)
         return undefined
       }
@@ -157,7 +163,7 @@ class Negotiation {
       const type = exportReplyOf(err)
       if (option === Option.EXPORT_NAME) {
         if (type === undefined) this.log.error({ err }, 'nbd export open failed')
-        return this.violation(`EXPORT_NAME failed: ${(err as Error).message}`)
+        return this.refuseExportName((err as Error).message)
       }
       if (type === undefined) this.log.error({ err, option }, 'nbd option failed')
       this.refuse(option, type ?? Rep.ERR_UNKNOWN, type === undefined ? 'internal error' : (err as Error).message)
@@ -241,7 +247,7 @@ class Negotiation {
     const device = await this.c.exports.open(name)
     if (this.c.shuttingDown()) {
       await device.close()
-      return this.violation('EXPORT_NAME while shutting down')
+      return this.refuseExportName('server shutting down')
     }
     const sizes = advertisedSizes(device.blockSizes, this.c.maxPayload)
     const flags = transmissionFlags(device.readOnly, this.structured)

@@ -3,10 +3,11 @@ import type { Socket } from 'node:net'
 import { createSecureContext, TLSSocket, type SecureContext, type TlsOptions, type TLSSocketOptions } from 'node:tls'
 
 /**
- * OpenSSL 1.2 suites keyed by the PSK alone or with (EC)DHE, never RSA-PSK
- * (no certificate here). TLS 1.3 keeps Node's default suites: OpenSSL runs
- * the PSK callback there as an external PSK with SHA-256, which GnuTLS
- * (qemu, libnbd) offers by default.
+ * TLS 1.3 suites first: GnuTLS clients (qemu, libnbd) negotiate TLS 1.3,
+ * where OpenSSL treats the PSK callback's key as an external PSK with
+ * SHA-256, which is what GnuTLS uses for PSK files. For TLS 1.2 clients,
+ * the suites keyed by the PSK alone or with (EC)DHE (DHE gets OpenSSL's
+ * automatic parameters); never RSA-PSK, as there is no certificate.
  */
 const CIPHERS = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:ECDHEPSK:DHEPSK:PSK:!RSAPSK:!aNULL:!eNULL:!SHA1:!CBC'
 

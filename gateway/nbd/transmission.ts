@@ -97,38 +97,36 @@ export class Transmission {
       const header = await reader.read(REQUEST_HEADER_LENGTH)
       if (header.readUInt32BE(0) !== REQUEST_MAGIC) return this.violation('bad request magic', { magic: header.readUInt32BE(0) })
       const type = header.readUInt16BE(6)
-      const request: Request = {
-        command: Cmd.READ,
-        flags: header.readUInt16BE(4),
-        cookie: Buffer.from(header.subarray(8, 16)),
-        // Past 2^53 precision goes, but such an offset is past any export's end anyway.
-        offset: Number(header.readBigUInt64BE(16)),
-        length: header.readUInt32BE(24)
-      }
+      const flags = header.readUInt16BE(4)
+      const cookie = Buffer.from(header.subarray(8, 16))
+      // Past 2^53 precision goes, but such an offset is past any export's end anyway.
+      const offset = Number(header.readBigUInt64BE(16))
+      const length = header.readUInt32BE(24)
+      let payload: Buffer | undefined
       if (type === Cmd.WRITE) {
-        if (request.length > this.session.sizes.maximum) {
-          if (request.length > MAX_DISCARDED_PAYLOAD) return this.violation('write payload too large', { length: request.length })
-          await reader.skip(request.length)
-          this.reply(this.commands.failure(request, Errno.EINVAL, `write larger than the maximum payload ${this.session.sizes.maximum}`))
+        if (length > this.session.sizes.maximum) {
+          if (length > MAX_DISCARDED_PAYLOAD) return this.violation('write payload too large', { length })
+          await reader.skip(length)
+          this.reply(this.commands.failure(cookie, Errno.EINVAL, `write larger than the maximum payload ${this.session.sizes.maximum}`))
           continue
         }
-        request.payload = await reader.read(request.length)
+        payload = await reader.read(length)
       }
       if (type === Cmd.DISC) return 'disconnect'
       this.requests++
       if (!isCommand(type)) {
-        this.reply(this.commands.failure(request, Errno.EINVAL, `unknown command ${type}`))
+        this.reply(this.commands.failure(cookie, Errno.EINVAL, `unknown command ${type}`))
         continue
       }
-      request.command = type
+      const request: Request = { command: type, flags, cookie, offset, length, payload }
       this.metrics.request(type)
       if (this.shuttingDown) {
-        this.reply(this.commands.failure(request, Errno.ESHUTDOWN, 'server shutting down'))
+        this.reply(this.commands.failure(cookie, Errno.ESHUTDOWN, 'server shutting down'))
         continue
       }
       const refused = this.check(request)
       if (refused !== undefined) {
-        this.reply(this.commands.failure(request, refused[0], refused[1]))
+        this.reply(this.commands.failure(cookie, refused[0], refused[1]))
         continue
       }
       this.dispatch(request)
