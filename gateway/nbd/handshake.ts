@@ -91,6 +91,8 @@ class Negotiation {
     if (this.c.tls !== undefined && (clientFlags & FLAG_FIXED_NEWSTYLE) === 0) return this.violation('client without fixed newstyle, TLS required')
     this.noZeroes = (clientFlags & FLAG_NO_ZEROES) !== 0
     for (;;) {
+      // Stopping: a connection still negotiating is simply closed (it has nothing in flight).
+      if (this.c.shuttingDown()) throw new HangUp()
       const header = await channel.reader.read(OPTION_HEADER_LENGTH)
       if (header.readBigUInt64BE(0) !== IHAVEOPT) return this.violation('bad option magic')
       const option = header.readUInt32BE(8)
