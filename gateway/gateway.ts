@@ -4,7 +4,11 @@ import type { Startable } from '../lib/lifecycle.ts'
 import type { Logger } from '../lib/logger.ts'
 import { MetricsServer } from '../lib/metrics-server.ts'
 import type { Registry } from '../lib/metrics.ts'
+import type { VolumeService } from '../storage/volume/index.ts'
+import { registerKeystoneApi, type TokenService, type Users } from './identity/index.ts'
+import { addApiConstraint } from './openstack/api-constraint.ts'
 import { registerS3Api, s3FrameworkErrors, type S3ApiComponents, type S3ApiOptions } from './s3/s3-api.ts'
+import { registerVolumeApi } from './volumes/index.ts'
 
 export interface GatewayConfig extends S3ApiOptions {
   host: string
@@ -14,13 +18,18 @@ export interface GatewayConfig extends S3ApiOptions {
 }
 
 export interface GatewayComponents extends S3ApiComponents {
+  users: Users
+  tokens: TokenService
+  volumes: VolumeService
   logger: Logger
   metrics: Registry
 }
 
 /**
- * The stateless front door: HTTP APIs on one port (S3 today), Prometheus
- * metrics on another, so no bucket name can shadow an operator endpoint.
+ * The stateless front door: HTTP APIs on one port (S3, and OpenStack's
+ * identity and block-storage APIs under /identity and /volume, told apart
+ * from S3 by how requests authenticate), Prometheus metrics on another, so
+ * no bucket name can shadow an operator endpoint.
  */
 export class Gateway implements Startable {
   private readonly config: GatewayConfig
@@ -60,7 +69,10 @@ export class Gateway implements Startable {
     // Bodies are streamed by the handlers, never parsed or buffered by fastify.
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
+    addApiConstraint(app)
     registerS3Api(app, this.components, this.config)
+    registerKeystoneApi(app, this.components)
+    registerVolumeApi(app, this.components)
     await app.listen({ host: this.config.host, port: this.config.port })
     this.app = app
     await this.metricsServer.start()

@@ -1,45 +1,79 @@
+import { LevelControlStore } from '../lib/control-store/index.ts'
 import { createLogger } from '../lib/logger.ts'
 import { createRegistry } from '../lib/metrics.ts'
 import { runUntilSignal } from '../lib/run-until-signal.ts'
 import { RingWatcher } from '../ring/index.ts'
+import { ReplicatedChunkStore } from '../storage/chunks/index.ts'
 import { GrpcStorageNodeClient, HybridClock, ListingClient, Namespace, NodePool, ObjectClient } from '../storage/index.ts'
-import { readBootstrapCredentials } from './bootstrap-credentials.ts'
+import { VolumeExports, VolumeService } from '../storage/volume/index.ts'
+import { readAdminCredentials, readBootstrapCredentials } from './bootstrap-credentials.ts'
 import { loadGatewayConfig } from './config.ts'
 import { Gateway } from './gateway.ts'
+import { TokenService, Users } from './identity/index.ts'
+import { NbdServer } from './nbd/index.ts'
 import { MemoryCredentialStore } from './s3/auth/index.ts'
 
 /**
  * Runs one gateway from its config file until SIGINT or SIGTERM: the
- * composition root that wires ring, node clients, object and listing
- * clients and the HTTP APIs together. Prints `gateway <id> listening on
- * <host>:<port>` once it serves.
+ * composition root that wires ring, node clients, object, listing and
+ * chunk clients, the control store, volumes, identity, the HTTP APIs and
+ * the NBD target together. Prints `gateway <id> listening on <host>:<port>`
+ * (plus ` nbd <host>:<port>` with NBD) once it serves.
  */
 export async function runGateway (configPath: string): Promise<void> {
   const config = await loadGatewayConfig(configPath)
   const logger = createLogger('gateway', { level: config.logLevel }).child({ gateway: config.id })
+  const metrics = createRegistry({ role: 'gateway', gateway: config.id }, true)
   const ring = new RingWatcher({ path: config.ringPath, logger })
   const pool = new NodePool((address) => new GrpcStorageNodeClient(address))
   const clock = new HybridClock()
   const bootstrap = await readBootstrapCredentials(config.credentialsPath)
+  const admin = await readAdminCredentials(config.adminCredentialsPath)
+  const control = new LevelControlStore({ path: config.controlPath })
+  const tokens = new TokenService({ control })
   let listings: ListingClient | undefined
+  let chunks: ReplicatedChunkStore | undefined
+  let volumes: VolumeService | undefined
   let gateway: Gateway | undefined
+  let nbd: NbdServer | undefined
   await runUntilSignal(async () => {
     await ring.start()
+    await control.start()
+    await tokens.start()
+    const users = new Users({ control })
+    await users.ensureBootstrapAdmin(admin.password)
     const replicas = ring.current().replicas
     const objects = new ObjectClient({ placement: ring, pool, clock, logger }, { replicas })
     listings = new ListingClient({ placement: ring, pool, clock, logger }, { replicas })
+    chunks = new ReplicatedChunkStore({ placement: ring, logger, metrics }, { replicas })
+    volumes = new VolumeService({ control, chunks, logger }, { holder: config.id, leaseTtlMs: config.volumeLeaseTtlMs })
+    await volumes.start()
     gateway = new Gateway({ host: config.host, port: config.port, metricsPort: config.metricsPort, baseDomain: config.baseDomain, region: config.region }, {
       namespace: new Namespace({ objects, listings, logger }),
       credentials: new MemoryCredentialStore([[bootstrap.accessKeyId, { secretAccessKey: bootstrap.secretAccessKey, principal: bootstrap.project }]]),
+      users,
+      tokens,
+      volumes,
       logger,
-      metrics: createRegistry({ role: 'gateway', gateway: config.id }, true)
+      metrics
     })
     await gateway.start()
+    if (config.nbd !== undefined) {
+      nbd = new NbdServer({ host: config.host, port: config.nbd.port, allow: config.nbd.allow, tls: config.nbd.tlsPskFile === undefined ? undefined : { pskFile: config.nbd.tlsPskFile } },
+        { exports: new VolumeExports({ volumes }), logger: logger.child({ component: 'nbd' }), metrics })
+      await nbd.start()
+    }
   }, async () => {
+    // Exports first: they drain their I/O and release the volumes' leases.
+    await nbd?.stop()
     await gateway?.stop()
+    await volumes?.stop()
+    chunks?.close()
     await listings?.flush()
     listings?.close()
     pool.close()
+    await tokens.stop()
+    await control.stop()
     await ring.stop()
-  }, () => `gateway ${config.id} listening on ${gateway!.address}`, logger)
+  }, () => `gateway ${config.id} listening on ${gateway!.address}${nbd === undefined ? '' : ` nbd ${nbd.address}`}`, logger)
 }

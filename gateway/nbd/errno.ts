@@ -51,7 +51,9 @@ export function errnoOf (err: unknown, command: Command): number | undefined {
 const EXPORT_REPLY: Record<ExportErrorCode, number> = {
   UnknownExport: Rep.ERR_UNKNOWN,
   InUse: Rep.ERR_POLICY,
-  NotAllowed: Rep.ERR_POLICY
+  NotAllowed: Rep.ERR_POLICY,
+  // No "try later" reply exists; the message says why.
+  Unavailable: Rep.ERR_UNKNOWN
 }
 
 /** The option reply for a failed describe/open; `undefined` marks an unexpected error the caller logs. */

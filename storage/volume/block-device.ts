@@ -95,6 +95,8 @@ export type ExportErrorCode =
   | 'InUse'
   /** The client's address or credentials are not allowed this export. */
   | 'NotAllowed'
+  /** Too few storage nodes answered to open it safely; try again. */
+  | 'Unavailable'
 
 export class ExportError extends RingstackError {
   declare readonly code: ExportErrorCode

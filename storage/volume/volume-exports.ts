@@ -42,6 +42,7 @@ export class VolumeExports implements ExportProvider {
     } catch (err) {
       if (err instanceof VolumeError && err.code === 'InUse') throw new ExportError('InUse', err.message, { cause: err })
       if (err instanceof VolumeError && err.code === 'NotFound') throw new ExportError('UnknownExport', err.message, { cause: err })
+      if (err instanceof VolumeError && err.code === 'Unavailable') throw new ExportError('Unavailable', err.message, { cause: err })
       throw err
     }
   }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import type { TestFn } from 'ava'
 import { BIN, killAndWait, spawnRingstack, type Spawned } from './processes.ts'
@@ -89,6 +90,20 @@ export class RunningAllInOne {
       if (cmdline.split('\0').includes(config)) return Number(entry)
     }
     throw new Error(`no process runs ${config}`)
+  }
+
+  /** Resolves once storage node `node1`..`node3` accepts connections again (after its supervisor restarted it). */
+  async storageServing (node: string, timeoutMs = 30_000): Promise<void> {
+    const { port } = JSON.parse(await readFile(join(this.dataDir, 'data', `${node}.json`), 'utf8')) as { port: number }
+    for (const until = Date.now() + timeoutMs; ;) {
+      const open = await new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
+        socket.once('error', () => resolve(false))
+      })
+      if (open) return
+      if (Date.now() > until) throw new Error(`${node} not serving on port ${port} after ${timeoutMs} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
   }
 
   /** A scratch directory that goes away with the cluster. */
