@@ -10,17 +10,18 @@ import { NodePool, ObjectClient } from '../../storage/object-client/index.ts'
 import { bytesOf, collect, sameBytes } from '../helpers/cluster.ts'
 import { killAndWait, spawnRingstack } from '../helpers/processes.ts'
 
-const READY = /^ringstack ready http=(\S+) storage=(\S+) ring=(\S+) data=(\S+)/
+const READY = /^ringstack ready http=(\S+) storage=(\S+) ring=(\S+) data=(\S+) nbd=(\S+)$/
 
 test.serial('ringstack up: ready line, serves objects, stops cleanly on SIGINT, keeps data across restarts', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ringstack-up-'))
   t.teardown(async () => await rm(dir, { recursive: true, force: true }))
-  const up = async () => await spawnRingstack(['up', '--data', dir, '--http-port', '0', '--storage-port-base', '0'], READY, 60_000)
+  const up = async () => await spawnRingstack(['up', '--data', dir, '--http-port', '0', '--nbd-port', '0', '--storage-port-base', '0'], READY, 60_000)
 
   let cluster = await up()
   t.teardown(async () => { await killAndWait(cluster.child) })
   const [, , storage, ringPath] = cluster.match
   t.is(storage!.split(',').length, 3, 'three storage nodes')
+  t.regex(cluster.match[5]!, /^127\.0\.0\.1:\d+$/, 'an NBD target')
   t.is(ringPath, join(dir, 'ring', 'object.ring.gz'))
   t.truthy(JSON.parse(await readFile(join(dir, 'node1.json'), 'utf8')).devices, 'each node runs from its own config file')
 
