@@ -1,10 +1,12 @@
+import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { AllInOne } from './all-in-one.ts'
 import { EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts'
 import { createLogger } from '../lib/logger.ts'
 
 const HELP = `usage: ringstack up [--data DIR] [--host ADDR] [--http-port N] [--nbd-port N]
-                   [--base-domain DOMAIN] [--storage-port-base N] [--part-power P]
+                   [--nbd-allow CIDR,...] [--nbd-tls-psk FILE] [--base-domain DOMAIN]
+                   [--storage-port-base N] [--part-power P]
 
 Starts the all-in-one cluster: a ring (built on first start), three storage
 nodes on three data dirs and a gateway serving S3, the OpenStack identity and
@@ -19,6 +21,10 @@ SIGINT/SIGTERM. Logs go to DIR/logs/.
   --host ADDR              address every role binds (default 127.0.0.1)
   --http-port N            S3 and OpenStack API port (default 8080; 0 picks a free one)
   --nbd-port N             NBD port for volumes (default 10809; 0 picks a free one)
+  --nbd-allow LIST         client addresses/CIDR blocks NBD serves (default
+                           127.0.0.0/8,::1)
+  --nbd-tls-psk FILE       require NBD over TLS with the pre-shared keys in FILE
+                           (identity:hexkey lines, as psktool writes them)
   --base-domain DOMAIN     also serve virtual-host style S3 (BUCKET.DOMAIN);
                            path style always works
   --storage-port-base N    storage nodes listen on N, N+1, N+2 (default 6200;
@@ -35,6 +41,8 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
         host: { type: 'string', default: '127.0.0.1' },
         'http-port': { type: 'string', default: '8080' },
         'nbd-port': { type: 'string', default: '10809' },
+        'nbd-allow': { type: 'string' },
+        'nbd-tls-psk': { type: 'string' },
         'base-domain': { type: 'string' },
         'storage-port-base': { type: 'string', default: '6200' },
         'part-power': { type: 'string', default: '10' },
@@ -73,7 +81,23 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
     return EXIT_USAGE
   }
 
-  const cluster = new AllInOne({ dataDir: values.data, host: values.host, httpPort, nbdPort, baseDomain, storagePortBase: portBase, partPower },
+  const nbdAllow = values['nbd-allow']?.split(',').map((a) => a.trim()).filter((a) => a !== '')
+  if (nbdAllow?.some((a) => isIP(a.split('/')[0]!) === 0) === true) {
+    io.err('ringstack up: --nbd-allow takes addresses or CIDR blocks, e.g. 127.0.0.0/8,::1,10.0.0.0/24')
+    return EXIT_USAGE
+  }
+
+  const cluster = new AllInOne({
+    dataDir: values.data,
+    host: values.host,
+    httpPort,
+    nbdPort,
+    nbdAllow,
+    nbdTlsPskFile: values['nbd-tls-psk'],
+    baseDomain,
+    storagePortBase: portBase,
+    partPower
+  },
     // The terminal shows the ready line and warnings; each role's full log is in DATA/logs/.
     { logger: createLogger('ringstack-up', { level: process.env.RINGSTACK_LOG_LEVEL ?? 'warn' }) })
   const stopped = new Promise<void>((resolve) => {

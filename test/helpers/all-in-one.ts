@@ -12,6 +12,8 @@ const READY = /^ringstack ready http=(\S+) storage=(\S+) ring=(\S+) data=(\S+)/
 export interface AllInOneOptions {
   /** Passed as `--base-domain`: virtual-host style S3 for `<bucket>.<baseDomain>`. */
   baseDomain?: string
+  /** More `ringstack up` flags. */
+  args?: string[]
 }
 
 /** A running `ringstack up` in a temp dir, with a known S3 key pair. */
@@ -34,6 +36,7 @@ export class RunningAllInOne {
     cluster.dataDir = await mkdtemp(join(tmpdir(), 'ringstack-s3-'))
     const args = ['up', '--data', join(cluster.dataDir, 'data'), '--http-port', '0', '--nbd-port', '0', '--storage-port-base', '0']
     if (options.baseDomain !== undefined) args.push('--base-domain', options.baseDomain)
+    args.push(...options.args ?? [])
     try {
       cluster.spawned = await spawnRingstack(args, READY, 60_000, {
         env: { RINGSTACK_S3_ACCESS_KEY: cluster.accessKeyId, RINGSTACK_S3_SECRET_KEY: cluster.secretAccessKey, RINGSTACK_ADMIN_PASSWORD: cluster.adminPassword }
