@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util'
 import { nbdBench } from './nbd.ts'
+import { chunksBench } from './chunks.ts'
 import { objectsBench } from './objects.ts'
 import { s3Bench } from './s3.ts'
 
 const benches: Record<string, (options: { seconds: number }) => Promise<string>> = {
   nbd: nbdBench,
   objects: objectsBench,
+  chunks: chunksBench,
   s3: s3Bench
 }
 

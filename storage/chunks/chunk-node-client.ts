@@ -1,4 +1,4 @@
-import { credentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js'
+import { credentials, Metadata, type ChannelOptions, type ServiceError } from '@grpc/grpc-js'
 import type { ChunkStoreClient } from '../../proto/gen/ringstack/block/v1/ChunkStore.ts'
 import type { ReadOp } from '../../proto/gen/ringstack/block/v1/ReadOp.ts'
 import type { Result__Output } from '../../proto/gen/ringstack/block/v1/Result.ts'
@@ -28,6 +28,16 @@ const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.enable_retries': 0,
   // Its own connection: chunk traffic does not queue behind object uploads on a shared one.
   'grpc.use_local_subchannel_pool': 1
+}
+
+/**
+ * Scan, fence and flush wait (within their deadline) for a node that is
+ * reconnecting rather than fail at once: the replicating client needs all
+ * nodes but one, not the first to answer. Drop needs every node and is
+ * retried by its caller, so it fails fast instead.
+ */
+function patient (): Metadata {
+  return new Metadata({ waitForReady: true })
 }
 
 /** Codes whose refusals say what the replica holds. */
@@ -72,7 +82,7 @@ export class ChunkNodeClient {
   }
 
   async scan (layer: string): Promise<NodeScanEntry[]> {
-    const call = this.client.Scan({ layer }, { deadline: Date.now() + this.options.timeoutMs })
+    const call = this.client.Scan({ layer }, patient(), { deadline: Date.now() + this.options.timeoutMs })
     const out: NodeScanEntry[] = []
     try {
       for await (const reply of call as AsyncIterable<ScanReply__Output>) {
@@ -89,7 +99,7 @@ export class ChunkNodeClient {
 
   async fence (layer: string, epoch: number): Promise<number> {
     return await new Promise((resolve, reject) => {
-      this.client.Fence({ layer, epoch }, { deadline: Date.now() + this.options.timeoutMs }, (err, reply) => {
+      this.client.Fence({ layer, epoch }, patient(), { deadline: Date.now() + this.options.timeoutMs }, (err, reply) => {
         if (err !== null || reply === undefined) reject(this.error(err))
         else resolve(reply.epoch)
       })
@@ -98,7 +108,7 @@ export class ChunkNodeClient {
 
   async flush (layer: string): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.client.Flush({ layer }, { deadline: Date.now() + this.options.slowTimeoutMs }, (err) => {
+      this.client.Flush({ layer }, patient(), { deadline: Date.now() + this.options.slowTimeoutMs }, (err) => {
         if (err !== null) reject(this.error(err))
         else resolve()
       })

@@ -79,7 +79,11 @@ export async function replicatedWrite (job: ChunkJob, request: ChunkWriteRequest
   const stale = first.flatMap((o) => (o.kind === 'stale' ? [o] : []))
   if (stale.length > 0) {
     if (ok.length === 0) {
-      throw new ChunkStateError('StaleChunk', `chunk ${name}: no replica is at ${formatVersion(request.prev)}`, stale[0]!.stored)
+      // Every replica answered and none follows: the writer's idea of the chunk is wrong.
+      if (first.every((o) => o.kind === 'stale')) {
+        throw new ChunkStateError('StaleChunk', `chunk ${name}: no replica is at ${formatVersion(request.prev)}`, stale[0]!.stored)
+      }
+      throw new StorageError('Unavailable', `chunk ${name}: no reachable replica is at ${formatVersion(request.prev)}`)
     }
     const whole = await readWhole(job, ok, request)
     const repairs = await Promise.all(stale.map(async ({ device, stored }) => {
