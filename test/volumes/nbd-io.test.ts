@@ -76,3 +76,56 @@ test('nbdcopy a 256 MiB volume in and out, qemu-img convert and compare: checksu
   const compare2 = await tool('qemu-img', ['compare', '-f', 'qcow2', '-F', 'raw', qcow, c.nbdUri(vol2.id)], 300_000)
   t.is(compare2.code, 0, compare2.stdout + compare2.stderr)
 })
+
+test('nbdsh on a real volume: 64 requests in flight, out-of-range and misaligned refusals, a client dropping with reads in flight', async (t) => {
+  const c = cluster()
+  const vol = await c.volume<{ id: string }>('create', 'edges', '--size', '32M')
+  const uri = c.nbdUri(vol.id)
+  const run = await tool('nbdsh', ['-c', `
+h.set_strict_mode(0)
+h.connect_uri(${JSON.stringify(uri)})
+size = h.get_size()
+bufs = []
+for i in range(64):
+    buf = nbd.Buffer.from_bytearray(bytearray([i + 1]) * 65536)
+    bufs.append(buf)
+    h.aio_pwrite(buf, i * 262144)
+while h.aio_in_flight() > 0:
+    h.poll(-1)
+reads = [h.aio_pread(nbd.Buffer(65536), i * 262144) for i in range(64)]
+while h.aio_in_flight() > 0:
+    h.poll(-1)
+print("concurrent ok:", all(h.pread(65536, i * 262144) == bytes([i + 1]) * 65536 for i in range(64)))
+for what, call in [("read past end", lambda: h.pread(4096, size - 512)),
+                   ("write past end", lambda: h.pwrite(b"x" * 4096, size - 512)),
+                   ("misaligned read", lambda: h.pread(512, 100))]:
+    try:
+        call()
+        print(what, "accepted")
+    except nbd.Error as e:
+        print(what, e.errno)
+`])
+  t.regex(run.stdout, /concurrent ok: True/, run.stdout + run.stderr)
+  t.regex(run.stdout, /read past end EINVAL/)
+  t.regex(run.stdout, /write past end ENOSPC/)
+  t.regex(run.stdout, /misaligned read EINVAL/)
+
+  for (let i = 0; i < 3; i++) {
+    // Big reads queued, then the client vanishes without NBD_CMD_DISC.
+    const drop = await tool('nbdsh', ['-c', `
+import os
+h.connect_uri(${JSON.stringify(uri)})
+for j in range(16):
+    h.aio_pread(nbd.Buffer(2 * 1024 * 1024), (j % 16) * 2 * 1024 * 1024)
+os._exit(0)
+`])
+    t.is(drop.code, 0, drop.stderr)
+  }
+  // The gateway releases the lease once the dropped client's reads have finished.
+  let after = await qemuIo(uri, 'read -P 1 0 64k', 'read -P 64 16515072 64k')
+  for (let i = 0; i < 50 && /policy/i.test(after.stderr); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    after = await qemuIo(uri, 'read -P 1 0 64k', 'read -P 64 16515072 64k')
+  }
+  t.is(after.code, 0, 'the gateway still serves, and the volume is free again: ' + after.stdout + after.stderr)
+})
