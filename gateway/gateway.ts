@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import { fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Startable } from '../lib/lifecycle.ts'
 import type { Logger } from '../lib/logger.ts'
 import { MetricsServer } from '../lib/metrics-server.ts'
@@ -58,7 +58,7 @@ export class Gateway implements Startable {
   async start (): Promise<void> {
     const app = fastify({
       loggerInstance: this.components.logger as FastifyBaseLogger,
-      disableRequestLogging: true,
+      logController: new LogController({ disableRequestLogging: true }),
       exposeHeadRoutes: false,
       // Object keys are arbitrary bytes; S3 routing parses the raw URL itself.
       routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 8192 },
