@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { mkdir, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { readSync, writeSync } from 'node:fs'
+import { mkdir, readdir, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname, join, sep } from 'node:path'
 import { promisify } from 'node:util'
 import type { Logger } from '../../lib/logger.ts'
@@ -19,6 +20,15 @@ const CLEAN_MARKER = 'chunks-clean-shutdown'
 /** Files fsynced at once by a flush. */
 const FLUSH_PARALLEL = 16
 const ZEROES = Buffer.alloc(1024 * 1024)
+/**
+ * Reads and writes up to this size are synchronous pread/pwrite on the
+ * cached fd: against the page cache they cost about a microsecond, while a
+ * trip through libuv's thread pool costs several plus two thread hand-offs
+ * (which, on a busy machine, each wait for a CPU). The price is that the
+ * event loop stalls while a read misses the cache; larger I/O, fsync and
+ * truncation stay asynchronous.
+ */
+const SYNC_IO_MAX = 64 * 1024
 const execFileAsync = promisify(execFile)
 
 export type NodeChunkChange =
@@ -154,7 +164,9 @@ export class ChunkDevice {
         await this.fds.use(path, false, async (file) => {
           let done = 0
           while (done < r.length) {
-            const { bytesRead } = await file.read(out, done, r.length - done, r.offset + done)
+            const bytesRead = r.length <= SYNC_IO_MAX
+              ? readSync(file.fd, out, done, r.length - done, r.offset + done)
+              : (await file.read(out, done, r.length - done, r.offset + done)).bytesRead
             if (bytesRead === 0) break
             done += bytesRead
           }
@@ -298,15 +310,13 @@ export class ChunkDevice {
         if (change.kind === 'data') {
           // A whole-chunk write covers any leftover bytes; a partial one onto nothing must not show them.
           if (fresh && !whole) await cutToZeroes(file, w.chunkSize)
-          for (let done = 0; done < change.data.length;) {
-            done += (await file.write(change.data, done, change.data.length - done, w.offset + done)).bytesWritten
-          }
+          await writeAt(file, change.data, w.offset)
         } else if (change.kind === 'zero') {
           if (fresh || whole) {
             await cutToZeroes(file, w.chunkSize)
           } else {
-            for (let done = 0; done < change.length;) {
-              done += (await file.write(ZEROES, 0, Math.min(ZEROES.length, change.length - done), w.offset + done)).bytesWritten
+            for (let done = 0; done < change.length; done += ZEROES.length) {
+              await writeAt(file, ZEROES.subarray(0, Math.min(ZEROES.length, change.length - done)), w.offset + done)
             }
           }
         }
@@ -362,6 +372,14 @@ export class ChunkDevice {
   }
 }
 
+async function writeAt (file: FileHandle, data: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < data.length;) {
+    done += data.length <= SYNC_IO_MAX
+      ? writeSync(file.fd, data, done, data.length - done, position + done)
+      : (await file.write(data, done, data.length - done, position + done)).bytesWritten
+  }
+}
+
 function changeLength (change: NodeChunkChange): number {
   return change.kind === 'data' ? change.data.length : change.kind === 'zero' ? change.length : 0
 }
@@ -376,7 +394,7 @@ function stateOf (stored: ChunkMeta | undefined): ChunkState | null {
   return stored === undefined ? null : { version: stored.version, hole: stored.hole }
 }
 
-async function cutToZeroes (file: { truncate: (len: number) => Promise<void> }, chunkSize: number): Promise<void> {
+async function cutToZeroes (file: FileHandle, chunkSize: number): Promise<void> {
   await file.truncate(0)
   await file.truncate(chunkSize)
 }

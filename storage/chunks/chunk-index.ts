@@ -33,7 +33,7 @@ interface Pending {
  * so one layer's chunks are one key range in index order (Scan, Drop). Unlike
  * the object index this is not a cache of something else: chunk files carry
  * no header, the version lives only here. Writes are batched with whatever
- * arrives while a batch is written and are not synced unless asked (FUA,
+ * arrives in the same tick or while a batch is written and are not synced unless asked (FUA,
  * flush, fence): LevelDB hands each batch to the kernel before it resolves,
  * so a killed process loses nothing acknowledged.
  */
@@ -92,7 +92,11 @@ export class ChunkIndex {
   async write (ops: ChunkIndexOp[], sync: boolean): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.pending.push({ ops, sync, resolve, reject })
-      if (!this.writing) void this.drain()
+      if (!this.writing) {
+        this.writing = true
+        // After this turn's microtasks: every write of one arriving batch of ops goes in one LevelDB batch.
+        process.nextTick(() => { void this.drain() })
+      }
     })
   }
 
@@ -125,7 +129,6 @@ export class ChunkIndex {
   }
 
   private async drain (): Promise<void> {
-    this.writing = true
     while (this.pending.length > 0) {
       const batch = this.pending
       this.pending = []

@@ -22,11 +22,19 @@ export function chunkPartition (placement: ChunkPlacement, chunk: ChunkRef): num
   return placement.partition(CHUNKS_ACCOUNT, chunk.layer, String(chunk.index))
 }
 
+/** Rings are immutable: their node lists are worked out once. */
+const nodeLists = new WeakMap<ChunkPlacement, PlacementDevice[]>()
+
 /** One device per node address, in ring order: a node answers control calls for all its devices. */
 export function nodesOf (placement: ChunkPlacement): PlacementDevice[] {
-  const seen = new Map<string, PlacementDevice>()
-  for (const device of placement.devices) {
-    if (device !== undefined && !seen.has(addressOf(device))) seen.set(addressOf(device), device)
+  let nodes = nodeLists.get(placement)
+  if (nodes === undefined) {
+    const seen = new Map<string, PlacementDevice>()
+    for (const device of placement.devices) {
+      if (device !== undefined && !seen.has(addressOf(device))) seen.set(addressOf(device), device)
+    }
+    nodes = [...seen.values()]
+    nodeLists.set(placement, nodes)
   }
-  return [...seen.values()]
+  return nodes
 }
