@@ -22,3 +22,8 @@ export {
   ListingClient, type ListingClientComponents, type ListingClientOptions, type ContainerInfo, type ObjectListing,
   type ContainerListing, type ListOptions, type ListPage
 } from './listing-client/index.ts'
+export {
+  ReplicatedChunkStore, ChunkNodeClient, ChunkStateError, FROZEN_EPOCH, compareVersions,
+  type ReplicatedChunkStoreComponents, type ReplicatedChunkStoreOptions, type ChunkPlacement, type ChunkPlacementSource,
+  type ChunkStore, type ChunkVersion, type ChunkState, type ChunkRef, type ChunkWrite, type ChunkWriteRequest
+} from './chunks/index.ts'

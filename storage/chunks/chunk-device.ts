@@ -364,7 +364,7 @@ export class ChunkDevice {
 
   private async syncFile (path: string): Promise<void> {
     try {
-      await this.fds.use(path, false, async (file) => await file.datasync())
+      await this.fds.datasync(path)
     } catch (err) {
       // Trimmed or dropped since it was written: nothing left to make durable.
       if (!isErrno(err, 'ENOENT')) throw err

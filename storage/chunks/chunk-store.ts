@@ -60,7 +60,9 @@ export interface ChunkStore {
   scan (layer: string): Promise<Map<number, ChunkState>>
   /**
    * Raises the layer's epoch on every node: from then on nodes refuse writes
-   * with a lower epoch (StaleEpoch). Same availability rule as scan.
+   * with a lower epoch (StaleEpoch). Same availability rule as scan. A fence
+   * below the epoch already in force fails with StaleEpoch (a newer writer
+   * holds the layer); the same epoch again is a no-op.
    */
   fence (layer: string, epoch: number): Promise<void>
   /**
@@ -72,11 +74,16 @@ export interface ChunkStore {
   write (request: ChunkWriteRequest): Promise<void>
   /**
    * Bytes [offset, offset + length) of the chunk at exactly `version`, read
-   * from any replica that has it.
+   * from any replica that has it. VersionMismatch when the chunk has moved
+   * past `version` (a write landed in between: look again).
    */
   read (chunk: ChunkRef, chunkSize: number, version: ChunkVersion, offset: number, length: number): Promise<Buffer>
   /** Makes every write to the layer so far durable on its replicas. */
   flush (layer: string): Promise<void>
-  /** Deletes every chunk of the layer on every node; fails (Unavailable) if any node did not answer, so the caller retries. */
+  /**
+   * Deletes every chunk of the layer on every node; fails (Unavailable) if
+   * any node did not answer, so the caller retries. The layer stays frozen
+   * (FROZEN_EPOCH) on the nodes: its id must not be used again.
+   */
   drop (layer: string): Promise<void>
 }

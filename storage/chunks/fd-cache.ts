@@ -50,6 +50,26 @@ export class FdCache {
     }
   }
 
+  /**
+   * fdatasync of a file, through its cached handle if there is one. Callers
+   * that do not hold the chunk's lock use this, never use(): a handle they
+   * cached could name a file being unlinked, and a later create of the
+   * path would then write into the unlinked one.
+   */
+  async datasync (path: string): Promise<void> {
+    const entry = this.entries.get(path)
+    if (entry !== undefined) {
+      await this.use(path, false, async (handle) => await handle.datasync())
+      return
+    }
+    const handle = await open(path, constants.O_RDONLY)
+    try {
+      await handle.datasync()
+    } finally {
+      await handle.close()
+    }
+  }
+
   /** Drops (and closes once unused) the handle of a file that is going away. */
   forget (path: string): void {
     const entry = this.entries.get(path)
