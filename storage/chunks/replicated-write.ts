@@ -73,7 +73,7 @@ export async function replicatedWrite (job: ChunkJob, request: ChunkWriteRequest
     return { kind: 'gone' }
   }
 
-  const first = await Promise.all(take(job.replicas).map(async (device) => await attempt(device, wireWrite(request, job.partition))))
+  const first = await Promise.all(targets(job, take).map(async (device) => await attempt(device, wireWrite(request, job.partition))))
   throwFatal(first)
   const ok = first.flatMap((o) => (o.kind === 'ok' ? [o.device] : []))
   const stale = first.flatMap((o) => (o.kind === 'stale' ? [o] : []))
@@ -102,6 +102,22 @@ export async function replicatedWrite (job: ChunkJob, request: ChunkWriteRequest
   if (nodes < job.minReplicas) {
     throw new StorageError('Unavailable', `chunk ${name}: ${nodes} node(s) took the write, ${job.minReplicas} needed`)
   }
+}
+
+/**
+ * The first replicas to write. Error-limited nodes come last in candidate
+ * order and are only written while without them there would be too few:
+ * otherwise every write would wait on a dead node (a connect timeout, for
+ * a host that is gone), not just one write per suppression period.
+ */
+function targets (job: ChunkJob, take: (n: number) => PlacementDevice[]): PlacementDevice[] {
+  const out: PlacementDevice[] = []
+  while (out.length < job.replicas) {
+    const device = take(1)[0]
+    if (device === undefined || (out.length >= job.minReplicas && job.pool.isSuppressed(device))) break
+    out.push(device)
+  }
+  return out
 }
 
 function throwFatal (outcomes: Outcome[]): void {
