@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process'
-import { readSync, writeSync } from 'node:fs'
-import { mkdir, readdir, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
+import { mkdir, readdir, rm, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, sep } from 'node:path'
-import { promisify } from 'node:util'
 import type { Logger } from '../../lib/logger.ts'
 import type { DeviceConfig } from '../config.ts'
 import { DirSyncer, fsyncDir } from '../dir-syncer.ts'
 import { StorageError } from '../errors.ts'
 import { KeyedLock } from '../keyed-lock.ts'
 import { ChunkStateError } from './chunk-errors.ts'
+import { cutToZeroes, exists, isErrno, readAt, syncFilesystem, writeAt, writeZeroes } from './chunk-file-io.ts'
 import { ChunkIndex, type ChunkIndexOp, type ChunkMeta } from './chunk-index.ts'
 import { checkChunkSize, checkIndex, checkLayer, checkRange, checkWriteVersion, chunkDir, chunkFile } from './chunk-layout.ts'
 import { FROZEN_EPOCH, type ChunkState, type ChunkVersion } from './chunk-store.ts'
@@ -19,17 +17,6 @@ import { FdCache } from './fd-cache.ts'
 const CLEAN_MARKER = 'chunks-clean-shutdown'
 /** Files fsynced at once by a flush. */
 const FLUSH_PARALLEL = 16
-const ZEROES = Buffer.alloc(1024 * 1024)
-/**
- * Reads and writes up to this size are synchronous pread/pwrite on the
- * cached fd: against the page cache they cost about a microsecond, while a
- * trip through libuv's thread pool costs several plus two thread hand-offs
- * (which, on a busy machine, each wait for a CPU). The price is that the
- * event loop stalls while a read misses the cache; larger I/O, fsync and
- * truncation stay asynchronous.
- */
-const SYNC_IO_MAX = 64 * 1024
-const execFileAsync = promisify(execFile)
 
 export type NodeChunkChange =
   | { kind: 'data', data: Buffer }
@@ -161,17 +148,7 @@ export class ChunkDevice {
       if (stored.hole) return out.fill(0)
       const path = chunkFile(this.root, stored.partition, r.layer, r.index)
       try {
-        await this.fds.use(path, false, async (file) => {
-          let done = 0
-          while (done < r.length) {
-            const bytesRead = r.length <= SYNC_IO_MAX
-              ? readSync(file.fd, out, done, r.length - done, r.offset + done)
-              : (await file.read(out, done, r.length - done, r.offset + done)).bytesRead
-            if (bytesRead === 0) break
-            done += bytesRead
-          }
-          out.fill(0, done)
-        })
+        await this.fds.use(path, false, async (file) => await readAt(file, out, r.offset))
       } catch (err) {
         if (!isErrno(err, 'ENOENT')) throw err
         this.logger.error({ layer: r.layer, index: r.index, path }, 'chunk file is missing')
@@ -315,9 +292,7 @@ export class ChunkDevice {
           if (fresh || whole) {
             await cutToZeroes(file, w.chunkSize)
           } else {
-            for (let done = 0; done < change.length; done += ZEROES.length) {
-              await writeAt(file, ZEROES.subarray(0, Math.min(ZEROES.length, change.length - done)), w.offset + done)
-            }
+            await writeZeroes(file, w.offset, change.length)
           }
         }
         if (w.fua) await file.datasync()
@@ -372,14 +347,6 @@ export class ChunkDevice {
   }
 }
 
-async function writeAt (file: FileHandle, data: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < data.length;) {
-    done += data.length <= SYNC_IO_MAX
-      ? writeSync(file.fd, data, done, data.length - done, position + done)
-      : (await file.write(data, done, data.length - done, position + done)).bytesWritten
-  }
-}
-
 function changeLength (change: NodeChunkChange): number {
   return change.kind === 'data' ? change.data.length : change.kind === 'zero' ? change.length : 0
 }
@@ -392,24 +359,4 @@ function checkSameSize (stored: ChunkMeta, chunkSize: number): void {
 
 function stateOf (stored: ChunkMeta | undefined): ChunkState | null {
   return stored === undefined ? null : { version: stored.version, hole: stored.hole }
-}
-
-async function cutToZeroes (file: FileHandle, chunkSize: number): Promise<void> {
-  await file.truncate(0)
-  await file.truncate(chunkSize)
-}
-
-async function syncFilesystem (path: string): Promise<void> {
-  await execFileAsync('sync', ['--file-system', path])
-}
-
-async function exists (path: string): Promise<boolean> {
-  return await stat(path).then(() => true, (err: unknown) => {
-    if (isErrno(err, 'ENOENT')) return false
-    throw err
-  })
-}
-
-function isErrno (err: unknown, code: string): boolean {
-  return err instanceof Error && (err as NodeJS.ErrnoException).code === code
 }

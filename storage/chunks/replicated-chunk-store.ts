@@ -4,14 +4,13 @@ import { StorageError } from '../errors.ts'
 import { Candidates } from '../object-client/candidates.ts'
 import { NodePool } from '../object-client/node-pool.ts'
 import { addressOf, type PlacementDevice } from '../object-client/placement.ts'
-import { ChunkStateError, storedOf } from './chunk-errors.ts'
 import { checkChunkSize, checkIndex, checkLayer, checkRange, checkWriteVersion } from './chunk-layout.ts'
 import { ChunkNodeClient } from './chunk-node-client.ts'
 import { chunkPartition, nodesOf, type ChunkPlacementSource } from './chunk-placement.ts'
-import { versionToProto } from './chunk-proto.ts'
 import type { ChunkRef, ChunkState, ChunkStore, ChunkVersion, ChunkWriteRequest } from './chunk-store.ts'
-import { compareVersions, formatVersion } from './chunk-version.ts'
+import { compareVersions } from './chunk-version.ts'
 import { ChunkClientMetrics } from './client-metrics.ts'
+import { replicatedRead } from './replicated-read.ts'
 import { replicatedWrite, type ChunkJob } from './replicated-write.ts'
 
 export interface ReplicatedChunkStoreComponents {
@@ -66,49 +65,7 @@ export class ReplicatedChunkStore implements ChunkStore {
     checkIndex(chunk.index)
     checkChunkSize(chunkSize)
     checkRange(offset, length, chunkSize)
-    return await this.counted('read', async () => {
-      const job = this.job(chunk)
-      const name = `${chunk.layer}/${chunk.index}`
-      let newer: ChunkState | undefined
-      let unreachable: StorageError | undefined
-      let failed: StorageError | undefined
-      // Replicas in order (primaries, then handoffs), as far as a write may have gone.
-      for (let tried = 0; tried < job.replicas * 2; tried++) {
-        const device = job.candidates.next()
-        if (device === undefined) break
-        try {
-          const data = await this.pool.client(device).read({
-            chunk: { device: device.device, partition: job.partition, layer: chunk.layer, index: chunk.index },
-            chunkSize,
-            version: versionToProto(version),
-            offset,
-            length
-          })
-          this.pool.markUp(device)
-          return data
-        } catch (err) {
-          const error = err instanceof StorageError ? err : new StorageError('Internal', String(err), { cause: err })
-          if (error.code === 'InvalidArgument') throw error
-          const stored = storedOf(err)
-          if (error.code === 'VersionMismatch') {
-            if (stored != null && compareVersions(stored.version, version) > 0 && (newer === undefined || compareVersions(stored.version, newer.version) > 0)) newer = stored
-            continue
-          }
-          if (error.code === 'Unavailable') {
-            this.pool.markDown(device)
-            unreachable ??= error
-          } else {
-            failed ??= error
-          }
-          this.logger.warn({ chunk: name, node: addressOf(device), code: error.code, err: error.message }, 'chunk read failed on a replica')
-        }
-      }
-      if (newer !== undefined) {
-        throw new ChunkStateError('VersionMismatch', `chunk ${name} is at ${formatVersion(newer.version)}, past ${formatVersion(version)}`, newer)
-      }
-      if (unreachable !== undefined) throw new StorageError('Unavailable', `chunk ${name}: no reachable replica holds ${formatVersion(version)}`, { cause: unreachable })
-      throw new StorageError(failed?.code === 'Corrupt' ? 'Corrupt' : 'NotFound', `chunk ${name}: no replica holds ${formatVersion(version)}`, { cause: failed })
-    })
+    return await this.counted('read', async () => await replicatedRead(this.job(chunk), chunk, chunkSize, version, offset, length))
   }
 
   async scan (layer: string): Promise<Map<number, ChunkState>> {
