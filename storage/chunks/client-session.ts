@@ -100,7 +100,7 @@ export class ClientSession {
     }
   }
 
-  /** Fails the ops past their deadline; ids go up with time, so the oldest come first. */
+  /** Fails the ops past their deadline; the map is in send order, so the oldest come first. */
   private expire (): void {
     const now = Date.now()
     for (const [id, pending] of this.pending) {
