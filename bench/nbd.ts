@@ -41,10 +41,12 @@ async function fill (uri: string): Promise<void> {
 }
 
 /** One fio job (ioengine=nbd, iodepth 16) against an NBD URI; returns IOPS or MiB/s. */
-async function fio (uri: string, workload: typeof WORKLOADS[number], seconds: number): Promise<number> {
-  const out = await run('fio', ['--name=bench', '--ioengine=nbd', `--uri=${uri}`, `--rw=${workload.rw}`, `--bs=${workload.bs}`,
-    '--iodepth=16', `--size=${SIZE}`, `--runtime=${seconds}`, '--ramp_time=2', '--time_based', '--output-format=json'])
-  const job = (JSON.parse(out) as { jobs: Array<{ read: { iops: number, bw_bytes: number }, write: { iops: number, bw_bytes: number } }> }).jobs[0]!
+async function fio (uri: string, workload: typeof WORKLOADS[number], seconds: number, dir: string): Promise<number> {
+  // fio's nbd engine prints a line of its own on stdout: the JSON goes to a file.
+  const output = join(dir, 'fio.json')
+  await run('fio', ['--name=bench', '--ioengine=nbd', `--uri=${uri}`, `--rw=${workload.rw}`, `--bs=${workload.bs}`,
+    '--iodepth=16', `--size=${SIZE}`, `--runtime=${seconds}`, '--ramp_time=2', '--time_based', '--output-format=json', `--output=${output}`])
+  const job = (JSON.parse(await readFile(output, 'utf8')) as { jobs: Array<{ read: { iops: number, bw_bytes: number }, write: { iops: number, bw_bytes: number } }> }).jobs[0]!
   const side = workload.rw.includes('read') ? job.read : job.write
   return workload.unit === 'IOPS' ? side.iops : side.bw_bytes / 1024 ** 2
 }
@@ -131,7 +133,7 @@ export async function nbdBench (options: { seconds: number }): Promise<string> {
       const values: number[] = []
       for (const target of targets) {
         process.stderr.write(`nbd bench: ${workload.label} on ${target.name}\n`)
-        values.push(await fio(target.uri, workload, options.seconds))
+        values.push(await fio(target.uri, workload, options.seconds, dir))
       }
       const ratio = values[0]! / values[1]!
       rows.push([`${workload.label} (${workload.unit})`, ...values.map((v) => v.toFixed(0)), `${ratio.toFixed(2)}x`, `>= ${ISSUE_TARGETS[workload.label]}x`])
