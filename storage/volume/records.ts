@@ -16,6 +16,8 @@ export interface VolumeRecord {
   head: string
   /** The snapshot this volume was cloned from, until it is flattened. */
   sourceSnapshot: string | null
+  /** The image this volume was created from; kept after a flatten (Cinder keeps showing it), absent on older records. */
+  sourceImage?: string | null
   createdAt: string
 }
 
@@ -35,6 +37,38 @@ export interface LayerRecord {
   id: string
   /** The older layer reads fall through to; null at the bottom of a chain. */
   parent: string | null
+}
+
+/**
+ * What volumes rely on in an image's record (`images/<id>`; compute/images
+ * keeps the whole Glance-shaped record there, under Glance's field names).
+ * An active image's bytes are a frozen layer that volumes clone in O(1),
+ * exactly as they clone a snapshot's.
+ */
+export interface ImageBase {
+  id: string
+  /** The owning project. */
+  owner: string
+  /** Public images may be cloned by any project, private ones by their owner's only. */
+  visibility: 'private' | 'public'
+  status: 'queued' | 'saving' | 'active' | 'killed'
+  /** Exact bytes of the image's data; null until uploaded. */
+  size: number | null
+  /** GiB a volume made from the image needs at least. */
+  min_disk: number
+  /**
+   * Where the bytes live: claimed when an upload starts, so the layer GC
+   * keeps the layer from its first byte on; frozen once the image is active;
+   * null when there are no bytes (queued, killed).
+   */
+  store: ImageStore | null
+}
+
+export interface ImageStore {
+  layer: string
+  chunkSize: number
+  /** Which process is filling the layer (while saving): a restarted one knows its own uploads died with it. */
+  writer: string
 }
 
 /** One writer at a time per volume; `epoch` only ever rises, so storage nodes can fence older writers. */
@@ -62,5 +96,7 @@ export const keys = {
   snapshotName: (project: string, name: string) => `snapshot-names/${project}/${name}`,
   layer: (id: string) => `layers/${id}`,
   layers: 'layers/',
-  lease: (volumeId: string) => `leases/${volumeId}`
+  lease: (volumeId: string) => `leases/${volumeId}`,
+  image: (id: string) => `images/${id}`,
+  images: 'images/'
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { ControlOp, ControlRecord, ControlStore } from '../../lib/control-store/index.ts'
+import { updateRecord, type ControlOp, type ControlRecord, type ControlStore } from '../../lib/control-store/index.ts'
 import type { Startable } from '../../lib/lifecycle.ts'
 import type { Logger } from '../../lib/logger.ts'
 import { FROZEN_EPOCH, type ChunkStore } from '../chunks/chunk-store.ts'
@@ -7,10 +7,11 @@ import { StorageError } from '../errors.ts'
 import { VolumeError } from './errors.ts'
 import { collectGarbage } from './layer-gc.ts'
 import { chainIds, LayerChain } from './layer-chain.ts'
+import { LayerWriter } from './layer-writer.ts'
 import { Lease } from './lease.ts'
 import {
   DEFAULT_CHUNK_SIZE, keys, MAX_CHUNK_SIZE, MAX_VOLUME_SIZE, MIN_CHUNK_SIZE, SECTOR,
-  type LayerRecord, type LeaseRecord, type SnapshotRecord, type VolumeRecord
+  type ImageBase, type LayerRecord, type LeaseRecord, type SnapshotRecord, type VolumeRecord
 } from './records.ts'
 import { VolumeDevice } from './volume-device.ts'
 
@@ -45,7 +46,18 @@ export interface CloneVolume {
   size?: number
 }
 
+export interface VolumeFromImage {
+  project: string
+  name: string
+  /** Image id. */
+  image: string
+  /** Defaults to the image's size rounded up to a sector, or its min_disk if that is more. */
+  size?: number
+}
+
 export type VolumeStatus = 'available' | 'in-use'
+
+const GiB = 1024 ** 3
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
@@ -97,7 +109,7 @@ export class VolumeService implements Startable {
     if (!Number.isInteger(Math.log2(chunkSize)) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
       throw new VolumeError('InvalidArgument', `chunk size must be a power of two from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes`)
     }
-    return await this.addVolume(request.project, request.name, request.size, chunkSize, null, null)
+    return await this.addVolume(request.project, request.name, request.size, chunkSize, { parent: null, sourceSnapshot: null })
   }
 
   /** A copy-on-write volume on top of a snapshot: constant time whatever the size. */
@@ -107,7 +119,31 @@ export class VolumeService implements Startable {
     const size = request.size ?? snapshot.size
     checkSize(size)
     if (size < snapshot.size) throw new VolumeError('InvalidArgument', `a clone cannot be smaller than its snapshot (${snapshot.size} bytes)`)
-    return await this.addVolume(request.project, request.name, size, snapshot.chunkSize, snapshot.layer, snapshot.id)
+    return await this.addVolume(request.project, request.name, size, snapshot.chunkSize, { parent: snapshot.layer, sourceSnapshot: snapshot.id })
+  }
+
+  /**
+   * A copy-on-write volume on top of an active image's layer: constant time
+   * whatever the size. Public images serve every project, private ones their
+   * owner's only (to anyone else they do not exist).
+   */
+  async createVolumeFromImage (request: VolumeFromImage): Promise<VolumeRecord> {
+    checkName(request.name)
+    const record = await this.imageRecord<ImageBase>(request.image)
+    const image = record.value
+    if (image.visibility !== 'public' && image.owner !== request.project) throw new VolumeError('NotFound', `no image ${request.image}`)
+    if (image.status !== 'active' || image.store === null || image.size === null) {
+      throw new VolumeError('InvalidArgument', `image ${image.id} is ${image.status}, not active`)
+    }
+    const least = Math.max(Math.ceil(image.size / SECTOR) * SECTOR, image.min_disk * GiB)
+    const size = request.size ?? least
+    checkSize(size)
+    if (size < least) {
+      throw new VolumeError('InvalidArgument', `image ${image.id} needs a volume of at least ${least} bytes (its size, and min_disk ${image.min_disk} GiB)`)
+    }
+    // Rewriting the image record unchanged bumps its revision, so a delete that checked for dependents before this commit fails.
+    return await this.addVolume(request.project, request.name, size, image.store.chunkSize,
+      { parent: image.store.layer, sourceSnapshot: null, sourceImage: image.id, guard: record })
   }
 
   /** Volumes of one project, or of all when `project` is undefined. */
@@ -273,20 +309,108 @@ export class VolumeService implements Startable {
     return new VolumeDevice({ chunks: this.chunks, logger: this.logger }, { size: snapshot.size, chunkSize: snapshot.chunkSize, chain })
   }
 
-  private async addVolume (project: string, name: string, size: number, chunkSize: number,
-    parent: string | null, sourceSnapshot: string | null): Promise<VolumeRecord> {
-    const head: LayerRecord = { id: randomUUID(), parent }
+  private async addVolume (project: string, name: string, size: number, chunkSize: number, origin: {
+    parent: string | null
+    sourceSnapshot: string | null
+    sourceImage?: string
+    /** A record that must not change meanwhile, and is rewritten as it is so that a change racing this one fails. */
+    guard?: ControlRecord<unknown>
+  }): Promise<VolumeRecord> {
+    const head: LayerRecord = { id: randomUUID(), parent: origin.parent }
     const volume: VolumeRecord = {
-      id: randomUUID(), project, name, size, chunkSize, head: head.id, sourceSnapshot, createdAt: new Date().toISOString()
+      id: randomUUID(), project, name, size, chunkSize, head: head.id, sourceSnapshot: origin.sourceSnapshot,
+      ...(origin.sourceImage === undefined ? {} : { sourceImage: origin.sourceImage }), createdAt: new Date().toISOString()
     }
     const nameKey = keys.volumeName(project, name)
-    await this.commitOrConflict([{ key: nameKey, modRevision: 0 }], [
+    const guard = origin.guard
+    await this.commitOrConflict([{ key: nameKey, modRevision: 0 }, ...guard === undefined ? [] : [{ key: guard.key, modRevision: guard.modRevision }]], [
       { type: 'put', key: keys.layer(head.id), value: head },
       { type: 'put', key: keys.volume(volume.id), value: volume },
-      { type: 'put', key: nameKey, value: volume.id }
+      { type: 'put', key: nameKey, value: volume.id },
+      ...guard === undefined ? [] : [{ type: 'put' as const, key: guard.key, value: guard.value }]
     ], `a volume named ${name} already exists`)
-    this.logger.info({ volume: volume.id, name, size, sourceSnapshot }, 'volume created')
+    this.logger.info({ volume: volume.id, name, size, sourceSnapshot: origin.sourceSnapshot, sourceImage: origin.sourceImage }, 'volume created')
     return volume
+  }
+
+  /**
+   * Claims a fresh layer for an image's bytes and opens it for writing.
+   * `saving` gives the image record as it reads while the upload runs (and
+   * may refuse by throwing); the layer is recorded in that same transaction,
+   * so the layer GC keeps it from the first byte on. Once the writer is
+   * sealed the layer is frozen; if the upload fails, abandonImageImport.
+   */
+  async startImageImport<T extends ImageBase> (imageId: string, saving: (image: T) => T): Promise<{ image: T, writer: LayerWriter }> {
+    const record = await this.imageRecord<T>(imageId)
+    const layer: LayerRecord = { id: randomUUID(), parent: null }
+    const image: T = { ...saving(record.value), store: { layer: layer.id, chunkSize: DEFAULT_CHUNK_SIZE, writer: this.holder } }
+    await this.commitOrConflict([{ key: record.key, modRevision: record.modRevision }], [
+      { type: 'put', key: keys.layer(layer.id), value: layer },
+      { type: 'put', key: record.key, value: image }
+    ])
+    this.logger.info({ image: imageId, layer: layer.id }, 'image import started')
+    const writer = await LayerWriter.open({ chunks: this.chunks }, { layer: layer.id, chunkSize: DEFAULT_CHUNK_SIZE })
+    return { image, writer }
+  }
+
+  /**
+   * Lets go of a failed import's bytes: `failed` gives the record as it
+   * reads now (e.g. killed); its layer is dropped in the background. A
+   * record deleted meanwhile stays deleted.
+   */
+  async abandonImageImport<T extends ImageBase> (imageId: string, failed: (image: T) => T): Promise<void> {
+    await updateRecord<T>(this.control, keys.image(imageId), (image) => image === undefined ? undefined : { ...failed(image), store: null })
+    this.collect()
+  }
+
+  /** Volumes and snapshots whose chain still runs through the image's layer: they read its bytes. */
+  async imageDependents (imageId: string): Promise<string[]> {
+    const image = (await this.imageRecord<ImageBase>(imageId)).value
+    const layer = image.store?.layer
+    if (layer === undefined) return []
+    const found: string[] = []
+    for (const volume of await this.listVolumes()) {
+      if ((await chainIds(this.control, volume.head)).includes(layer)) found.push(`volume ${volume.name}`)
+    }
+    for (const snapshot of await this.listSnapshots()) {
+      if ((await chainIds(this.control, snapshot.layer)).includes(layer)) found.push(`snapshot ${snapshot.name}`)
+    }
+    return found
+  }
+
+  /**
+   * Deletes an image's record, refused (HasDependents) while a volume or
+   * snapshot still reads through its layer; `allowed` may refuse too. The
+   * layer is dropped in the background.
+   */
+  async deleteImage<T extends ImageBase> (imageId: string, allowed: (image: T) => void): Promise<void> {
+    const record = await this.imageRecord<T>(imageId)
+    allowed(record.value)
+    const dependents = await this.imageDependents(imageId)
+    if (dependents.length > 0) {
+      throw new VolumeError('HasDependents', `image ${imageId} is in use by ${dependents.join(', ')}; delete or flatten them first`)
+    }
+    await this.commitOrConflict([{ key: record.key, modRevision: record.modRevision }], [{ type: 'delete', key: record.key }])
+    this.logger.info({ image: imageId, layer: record.value.store?.layer }, 'image deleted')
+    this.collect()
+  }
+
+  /** Opens an active image's bytes read-only (a frozen layer needs no lease); the device is its size rounded up to a sector. */
+  async openImage (imageId: string): Promise<VolumeDevice> {
+    const image = (await this.imageRecord<ImageBase>(imageId)).value
+    if (image.status !== 'active' || image.store === null || image.size === null) {
+      throw new VolumeError('InvalidArgument', `image ${imageId} is ${image.status}, not active`)
+    }
+    const store = image.store
+    const chain = await this.onNodes(async () => await LayerChain.load(this.control, this.chunks, store.layer))
+    return new VolumeDevice({ chunks: this.chunks, logger: this.logger },
+      { size: Math.max(SECTOR, Math.ceil(image.size / SECTOR) * SECTOR), chunkSize: store.chunkSize, chain })
+  }
+
+  private async imageRecord<T extends ImageBase> (id: string): Promise<ControlRecord<T>> {
+    const record = await this.control.get<T>(keys.image(id))
+    if (record === undefined) throw new VolumeError('NotFound', `no image ${id}`)
+    return record
   }
 
   private async takeLease (volumeId: string, purpose: string): Promise<Lease> {
