@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { updateRecord, type ControlOp, type ControlRecord, type ControlStore } from '../../lib/control-store/index.ts'
 import type { Startable } from '../../lib/lifecycle.ts'
 import type { Logger } from '../../lib/logger.ts'
@@ -77,6 +78,8 @@ export class VolumeService implements Startable {
   private readonly gcIntervalMs: number
   private gcTimer: NodeJS.Timeout | undefined
   private gcRun: Promise<void> = Promise.resolve()
+  /** Volumes this process has open for writing. */
+  private readonly writers = new Map<string, VolumeDevice>()
 
   constructor (components: VolumeServiceComponents, options: VolumeServiceOptions) {
     this.control = components.control
@@ -290,12 +293,24 @@ export class VolumeService implements Startable {
 
   /** Opens a volume for reading and writing: takes its lease and fences every earlier writer. */
   async openVolume (id: string): Promise<VolumeDevice> {
+    // A client that reconnects right after disconnecting finds its old handle still closing
+    // (finishing I/O, flushing): that lease is ours and about to go, so wait for it instead of refusing.
+    const previous = this.writers.get(id)?.closed
+    if (previous !== undefined) await Promise.race([previous, sleep(this.leaseTtlMs, undefined, { ref: false })])
     const lease = await this.takeLease(id, 'export')
     try {
       const volume = await this.getVolume(undefined, id)
       await this.onNodes(async () => await this.chunks.fence(volume.head, lease.epoch))
       const chain = await this.onNodes(async () => await LayerChain.load(this.control, this.chunks, volume.head))
-      return new VolumeDevice({ chunks: this.chunks, logger: this.logger }, { size: volume.size, chunkSize: volume.chunkSize, chain, lease })
+      const device: VolumeDevice = new VolumeDevice({ chunks: this.chunks, logger: this.logger }, {
+        size: volume.size,
+        chunkSize: volume.chunkSize,
+        chain,
+        lease,
+        onClosed: () => { if (this.writers.get(id) === device) this.writers.delete(id) }
+      })
+      this.writers.set(id, device)
+      return device
     } catch (err) {
       await lease.release()
       throw err
@@ -338,19 +353,25 @@ export class VolumeService implements Startable {
    * `saving` gives the image record as it reads while the upload runs (and
    * may refuse by throwing); the layer is recorded in that same transaction,
    * so the layer GC keeps it from the first byte on. Once the writer is
-   * sealed the layer is frozen; if the upload fails, abandonImageImport.
+   * sealed the layer is frozen; if the upload fails, abandonImageImport
+   * with `failed`, which this does itself when the layer cannot be opened.
    */
-  async startImageImport<T extends ImageBase> (imageId: string, saving: (image: T) => T): Promise<{ image: T, writer: LayerWriter }> {
+  async startImageImport<T extends ImageBase> (imageId: string, transitions: { saving: (image: T) => T, failed: (image: T) => T }):
+  Promise<{ image: T, writer: LayerWriter }> {
     const record = await this.imageRecord<T>(imageId)
     const layer: LayerRecord = { id: randomUUID(), parent: null }
-    const image: T = { ...saving(record.value), store: { layer: layer.id, chunkSize: DEFAULT_CHUNK_SIZE, writer: this.holder } }
+    const image: T = { ...transitions.saving(record.value), store: { layer: layer.id, chunkSize: DEFAULT_CHUNK_SIZE, writer: this.holder } }
     await this.commitOrConflict([{ key: record.key, modRevision: record.modRevision }], [
       { type: 'put', key: keys.layer(layer.id), value: layer },
       { type: 'put', key: record.key, value: image }
     ])
     this.logger.info({ image: imageId, layer: layer.id }, 'image import started')
-    const writer = await LayerWriter.open({ chunks: this.chunks }, { layer: layer.id, chunkSize: DEFAULT_CHUNK_SIZE })
-    return { image, writer }
+    try {
+      return { image, writer: await LayerWriter.open({ chunks: this.chunks }, { layer: layer.id, chunkSize: DEFAULT_CHUNK_SIZE }) }
+    } catch (err) {
+      await this.abandonImageImport(imageId, transitions.failed)
+      throw err
+    }
   }
 
   /**
