@@ -1,10 +1,10 @@
 import type { Logger } from '../../lib/logger.ts'
 import type { ChunkState, ChunkStore, ChunkVersion, ChunkWrite } from '../chunks/chunk-store.ts'
 import { StorageError } from '../errors.ts'
-import { KeyedLock } from '../keyed-lock.ts'
 import {
   BlockError, type BlockDevice, type BlockExtent, type BlockSizes, type WriteOptions, type ZeroOptions
 } from './block-device.ts'
+import { ChunkWriteQueue, type QueuedWrite } from './chunk-write-queue.ts'
 import type { LayerChain } from './layer-chain.ts'
 import type { Lease } from './lease.ts'
 import { SECTOR } from './records.ts'
@@ -20,6 +20,8 @@ export interface VolumeDeviceOptions {
   chain: LayerChain
   /** Present for a writable device: its epoch stamps every write. */
   lease?: Lease
+  /** Called once close() has released everything. */
+  onClosed?: () => void
 }
 
 /** The largest single request: qemu and nbdcopy use at most 32 MiB. */
@@ -51,13 +53,16 @@ export class VolumeDevice implements BlockDevice {
   private readonly chunkSize: number
   private readonly chain: LayerChain
   private readonly lease: Lease | undefined
+  private readonly onClosed: (() => void) | undefined
   private readonly chunks: ChunkStore
   private readonly logger: Logger
-  private readonly locks = new KeyedLock()
+  private readonly queue: ChunkWriteQueue
   private seq = 0
   private inFlight = 0
   private idle: (() => void) | undefined
   private closing = false
+  /** Settles once close() has released everything; undefined until close() starts. */
+  closed: Promise<void> | undefined
   private dirty = false
 
   constructor (components: VolumeDeviceComponents, options: VolumeDeviceOptions) {
@@ -67,15 +72,19 @@ export class VolumeDevice implements BlockDevice {
     this.chunkSize = options.chunkSize
     this.chain = options.chain
     this.lease = options.lease
+    this.onClosed = options.onClosed
     this.readOnly = options.lease === undefined
     this.blockSizes = { minimum: SECTOR, preferred: 4096, maximum: MAX_REQUEST }
+    this.queue = new ChunkWriteQueue(async (index, writes) => await this.applyWrites(index, writes), this.chunkSize)
   }
 
   async read (offset: number, length: number): Promise<Buffer> {
     return await this.track(async () => {
       this.check(offset, length, false)
+      const pieces = this.pieces(offset, length)
+      if (pieces.length === 1) return await this.readPiece(pieces[0]!.index, pieces[0]!.offset, length) ?? Buffer.alloc(length)
       const out = Buffer.alloc(length)
-      await Promise.all(this.pieces(offset, length).map(async (piece) => {
+      await Promise.all(pieces.map(async (piece) => {
         const data = await this.readPiece(piece.index, piece.offset, piece.length)
         if (data !== undefined) data.copy(out, piece.at)
       }))
@@ -86,15 +95,16 @@ export class VolumeDevice implements BlockDevice {
   async write (offset: number, data: Buffer, options: WriteOptions): Promise<void> {
     await this.track(async () => {
       this.check(offset, data.length, true)
-      await Promise.all(this.pieces(offset, data.length).map(async (piece) =>
-        await this.writePiece(piece.index, { kind: 'data', offset: piece.offset, data: data.subarray(piece.at, piece.at + piece.length) }, options.fua)))
+      await Promise.all(this.pieces(offset, data.length).map(async (piece) => await this.queue.enqueue(piece.index,
+        { kind: 'data', offset: piece.offset, data: data.subarray(piece.at, piece.at + piece.length), fua: options.fua })))
     })
   }
 
   async writeZeroes (offset: number, length: number, options: ZeroOptions): Promise<void> {
     await this.track(async () => {
       this.check(offset, length, true)
-      await Promise.all(this.pieces(offset, length).map(async (piece) => await this.zeroPiece(piece, options.mayTrim, options.fua)))
+      await Promise.all(this.pieces(offset, length).map(async (piece) => await this.queue.enqueue(piece.index,
+        { kind: 'zero', offset: piece.offset, length: piece.length, mayTrim: options.mayTrim, fua: options.fua })))
     })
   }
 
@@ -142,20 +152,18 @@ export class VolumeDevice implements BlockDevice {
     let done = 0
     progress(done, indexes.length)
     for (const index of indexes) {
-      await this.track(async () => {
-        await this.locks.run(String(index), async () => {
-          if (this.chain.top.chunks.has(index)) return
-          const base = await this.readPiece(index, 0, this.chunkSize)
-          await this.commit(index, null, { kind: 'data', offset: 0, data: base ?? Buffer.alloc(this.chunkSize) }, false)
-        })
-      })
+      await this.track(async () => { await this.queue.enqueue(index, { kind: 'copy-up' }) })
       progress(++done, indexes.length)
     }
     await this.flush()
   }
 
   async close (): Promise<void> {
-    if (this.closing) return
+    this.closed ??= this.release()
+    await this.closed
+  }
+
+  private async release (): Promise<void> {
     this.closing = true
     if (this.inFlight > 0) await new Promise<void>((resolve) => { this.idle = resolve })
     try {
@@ -163,7 +171,11 @@ export class VolumeDevice implements BlockDevice {
     } catch (err) {
       this.logger.warn({ err, layer: this.chain.top.id }, 'flush on close failed')
     } finally {
-      await this.lease?.release()
+      try {
+        await this.lease?.release()
+      } finally {
+        this.onClosed?.()
+      }
     }
   }
 
@@ -217,45 +229,57 @@ export class VolumeDevice implements BlockDevice {
     }
   }
 
-  private async writePiece (index: number, write: ChunkWrite & { kind: 'data' }, fua: boolean): Promise<void> {
-    await this.locks.run(String(index), async () => {
-      const own = this.chain.top.chunks.get(index)
-      if (own !== undefined) {
-        await this.commit(index, own.hole ? null : own.version, write, fua)
-        return
-      }
-      const below = this.chain.inheritsData(index)
-      if (below === undefined || (write.offset === 0 && write.data.length === this.chunkSize)) {
-        await this.commit(index, null, write, fua)
-        return
-      }
-      // First write to an inherited chunk: copy it up whole with the new bytes in place.
+  /** One turn of a chunk's write queue: a single write, or contiguous data writes merged into one. */
+  private async applyWrites (index: number, writes: QueuedWrite[]): Promise<void> {
+    const first = writes[0]!
+    if (first.kind === 'copy-up') {
+      if (this.chain.top.chunks.has(index)) return
+      const base = await this.readPiece(index, 0, this.chunkSize)
+      await this.commit(index, null, { kind: 'data', offset: 0, data: base ?? Buffer.alloc(this.chunkSize) }, false)
+    } else if (first.kind === 'zero') {
+      await this.zeroPiece(index, first.offset, first.length, first.mayTrim, first.fua)
+    } else {
+      const merged = writes.filter((w): w is typeof first => w.kind === 'data')
+      const data = merged.length === 1 ? first.data : Buffer.concat(merged.map((w) => w.data))
+      await this.writeData(index, first.offset, data, merged.some((w) => w.fua))
+    }
+  }
+
+  private async writeData (index: number, offset: number, data: Buffer, fua: boolean): Promise<void> {
+    const own = this.chain.top.chunks.get(index)
+    if (own !== undefined) {
+      await this.commit(index, own.hole ? null : own.version, { kind: 'data', offset, data }, fua)
+      return
+    }
+    const below = this.chain.inheritsData(index)
+    if (below === undefined || (offset === 0 && data.length === this.chunkSize)) {
+      await this.commit(index, null, { kind: 'data', offset, data }, fua)
+      return
+    }
+    // First write to an inherited chunk: copy it up whole with the new bytes in place.
+    const base = await this.readPiece(index, 0, this.chunkSize) ?? Buffer.alloc(this.chunkSize)
+    data.copy(base, offset)
+    await this.commit(index, null, { kind: 'data', offset: 0, data: base }, fua)
+  }
+
+  private async zeroPiece (index: number, offset: number, length: number, mayTrim: boolean, fua: boolean): Promise<void> {
+    const found = this.chain.find(index)
+    if (found === undefined || found.state.hole) return
+    const own = this.chain.top.chunks.get(index)
+    const whole = length === this.chunkSize
+    if (whole && (mayTrim || own === undefined)) {
+      // A hole in the top layer reads as zeroes and shadows the chunk below.
+      await this.commit(index, own === undefined || own.hole ? null : own.version, { kind: 'trim' }, fua)
+    } else if (own !== undefined) {
+      await this.commit(index, own.version, { kind: 'zero', offset, length }, fua)
+    } else {
       const base = await this.readPiece(index, 0, this.chunkSize) ?? Buffer.alloc(this.chunkSize)
-      write.data.copy(base, write.offset)
+      base.fill(0, offset, offset + length)
       await this.commit(index, null, { kind: 'data', offset: 0, data: base }, fua)
-    })
+    }
   }
 
-  private async zeroPiece (piece: Piece, mayTrim: boolean, fua: boolean): Promise<void> {
-    await this.locks.run(String(piece.index), async () => {
-      const found = this.chain.find(piece.index)
-      if (found === undefined || found.state.hole) return
-      const own = this.chain.top.chunks.get(piece.index)
-      const whole = piece.length === this.chunkSize
-      if (whole && (mayTrim || own === undefined)) {
-        // A hole in the top layer reads as zeroes and shadows the chunk below.
-        await this.commit(piece.index, own === undefined || own.hole ? null : own.version, { kind: 'trim' }, fua)
-      } else if (own !== undefined) {
-        await this.commit(piece.index, own.version, { kind: 'zero', offset: piece.offset, length: piece.length }, fua)
-      } else {
-        const base = await this.readPiece(piece.index, 0, this.chunkSize) ?? Buffer.alloc(this.chunkSize)
-        base.fill(0, piece.offset, piece.offset + piece.length)
-        await this.commit(piece.index, null, { kind: 'data', offset: 0, data: base }, fua)
-      }
-    })
-  }
-
-  /** Writes one chunk of the top layer at the next version; the caller holds the chunk's lock. */
+  /** Writes one chunk of the top layer at the next version; the caller holds the chunk's turn in the queue. */
   private async commit (index: number, prev: ChunkVersion | null, write: ChunkWrite, fua: boolean): Promise<void> {
     const lease = this.lease
     if (lease === undefined) throw new BlockError('ReadOnly', 'a snapshot is read-only')
