@@ -9,6 +9,7 @@ commands:
                      rebalance, show, validate)
   storage            run one storage node from its config file (--config FILE)
   gateway            run one gateway (S3 API) from its config file (--config FILE)
+  compute            run one compute agent (QEMU instances on this host) from its config file (--config FILE)
   volume <verb>      volumes, snapshots and clones (create, clone, list, show, extend, delete,
                      flatten, snapshot create|list|show|delete)
   help               this text
@@ -26,7 +27,9 @@ const commands: Record<string, () => Promise<Command>> = {
   storage: async () => roleCommand('storage', 'storage node', (await import('../storage/index.ts')).runStorageNode,
     'storage node <id> listening on <host>:<port>'),
   gateway: async () => roleCommand('gateway', 'gateway', (await import('../gateway/index.ts')).runGateway,
-    'gateway <id> listening on <host>:<port>')
+    'gateway <id> listening on <host>:<port>'),
+  compute: async () => roleCommand('compute', 'compute agent', (await import('../compute/index.ts')).runComputeAgent,
+    'compute agent <id> listening on <host>:<port>')
 }
 
 export async function main (argv: string[], io: CommandIO = processIO): Promise<number> {
