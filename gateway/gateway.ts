@@ -5,7 +5,9 @@ import type { Logger } from '../lib/logger.ts'
 import { MetricsServer } from '../lib/metrics-server.ts'
 import type { Registry } from '../lib/metrics.ts'
 import type { VolumeService } from '../storage/volume/index.ts'
+import type { ImageService } from '../compute/images/index.ts'
 import { registerKeystoneApi, type TokenService, type Users } from './identity/index.ts'
+import { registerImageApi } from './images/index.ts'
 import { addApiConstraint } from './openstack/api-constraint.ts'
 import { registerS3Api, s3FrameworkErrors, type S3ApiComponents, type S3ApiOptions } from './s3/s3-api.ts'
 import { registerVolumeApi } from './volumes/index.ts'
@@ -21,13 +23,14 @@ export interface GatewayComponents extends S3ApiComponents {
   users: Users
   tokens: TokenService
   volumes: VolumeService
+  images: ImageService
   logger: Logger
   metrics: Registry
 }
 
 /**
  * The stateless front door: HTTP APIs on one port (S3, and OpenStack's
- * identity and block-storage APIs under /identity and /volume, told apart
+ * identity, block-storage and image APIs under /identity, /volume and /image, told apart
  * from S3 by how requests authenticate), Prometheus metrics on another, so
  * no bucket name can shadow an operator endpoint.
  */
@@ -73,6 +76,7 @@ export class Gateway implements Startable {
     registerS3Api(app, this.components, this.config)
     registerKeystoneApi(app, this.components)
     registerVolumeApi(app, this.components)
+    registerImageApi(app, this.components)
     await app.listen({ host: this.config.host, port: this.config.port })
     this.app = app
     await this.metricsServer.start()

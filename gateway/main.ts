@@ -6,6 +6,7 @@ import { RingWatcher } from '../ring/index.ts'
 import { ReplicatedChunkStore } from '../storage/chunks/index.ts'
 import { GrpcStorageNodeClient, HybridClock, ListingClient, Namespace, NodePool, ObjectClient } from '../storage/index.ts'
 import { VolumeExports, VolumeService } from '../storage/volume/index.ts'
+import { ImageService } from '../compute/images/index.ts'
 import { readAdminCredentials, readBootstrapCredentials } from './bootstrap-credentials.ts'
 import { loadGatewayConfig } from './config.ts'
 import { Gateway } from './gateway.ts'
@@ -16,7 +17,7 @@ import { MemoryCredentialStore } from './s3/auth/index.ts'
 /**
  * Runs one gateway from its config file until SIGINT or SIGTERM: the
  * composition root that wires ring, node clients, object, listing and
- * chunk clients, the control store, volumes, identity, the HTTP APIs and
+ * chunk clients, the control store, volumes, images, identity, the HTTP APIs and
  * the NBD target together. Prints `gateway <id> listening on <host>:<port>`
  * (plus ` nbd <host>:<port>` with NBD) once it serves.
  */
@@ -34,6 +35,7 @@ export async function runGateway (configPath: string): Promise<void> {
   let listings: ListingClient | undefined
   let chunks: ReplicatedChunkStore | undefined
   let volumes: VolumeService | undefined
+  let images: ImageService | undefined
   let gateway: Gateway | undefined
   let nbd: NbdServer | undefined
   await runUntilSignal(async () => {
@@ -48,12 +50,15 @@ export async function runGateway (configPath: string): Promise<void> {
     chunks = new ReplicatedChunkStore({ placement: ring, logger, metrics }, { replicas })
     volumes = new VolumeService({ control, chunks, logger }, { holder: config.id, leaseTtlMs: config.volumeLeaseTtlMs })
     await volumes.start()
+    images = new ImageService({ control, volumes, logger: logger.child({ component: 'images' }) }, { holder: config.id })
+    await images.start()
     gateway = new Gateway({ host: config.host, port: config.port, metricsPort: config.metricsPort, baseDomain: config.baseDomain, region: config.region }, {
       namespace: new Namespace({ objects, listings, logger }),
       credentials: new MemoryCredentialStore([[bootstrap.accessKeyId, { secretAccessKey: bootstrap.secretAccessKey, principal: bootstrap.project }]]),
       users,
       tokens,
       volumes,
+      images,
       logger,
       metrics
     })
@@ -67,6 +72,7 @@ export async function runGateway (configPath: string): Promise<void> {
     // Exports first: they drain their I/O and release the volumes' leases.
     await nbd?.stop()
     await gateway?.stop()
+    await images?.stop()
     await volumes?.stop()
     chunks?.close()
     await listings?.flush()

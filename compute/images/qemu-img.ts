@@ -36,7 +36,7 @@ async function qemuImg (args: string[], onStdout?: (text: string) => void): Prom
  */
 export async function inspectQcow2 (path: string, maxSize: number): Promise<Qcow2Info> {
   const info = await qemuImg(['info', '--output=json', '-f', 'qcow2', path])
-  if (info.code !== 0) throw new ImageError('BadData', `not a valid qcow2 image: ${lastLine(info.stderr)}`)
+  if (info.code !== 0) throw new ImageError('BadData', `not a valid qcow2 image: ${lastLine(info.stderr, path)}`)
   const parsed = JSON.parse(info.stdout) as {
     'virtual-size'?: number
     'backing-filename'?: string
@@ -50,7 +50,7 @@ export async function inspectQcow2 (path: string, maxSize: number): Promise<Qcow
   const check = await qemuImg(['check', '-f', 'qcow2', path])
   // 3: leaked clusters only, which cost space but lose nothing.
   if (check.code !== 0 && check.code !== 3) {
-    throw new ImageError('BadData', `corrupt qcow2 image: ${lastLine(check.stderr || check.stdout) || `qemu-img check exited ${check.code}`}`)
+    throw new ImageError('BadData', `corrupt qcow2 image: ${lastLine(check.stderr || check.stdout, path) || `qemu-img check exited ${check.code}`}`)
   }
   return { virtualSize }
 }
@@ -60,9 +60,10 @@ export async function convertToRaw (from: string, to: string, progress: (percent
   const run = await qemuImg(['convert', '-p', '-f', 'qcow2', '-O', 'raw', from, to], (text) => {
     for (const m of text.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)) progress(Number(m[1]))
   })
-  if (run.code !== 0) throw new ImageError('BadData', `the qcow2 image does not convert: ${lastLine(run.stderr)}`)
+  if (run.code !== 0) throw new ImageError('BadData', `the qcow2 image does not convert: ${lastLine(run.stderr, from)}`)
 }
 
-function lastLine (text: string): string {
-  return text.split('\n').filter((l) => l.trim() !== '').at(-1) ?? ''
+/** qemu-img's last word, without the spool file's name (the client has no business with the gateway's paths). */
+function lastLine (text: string, path: string): string {
+  return (text.split('\n').filter((l) => l.trim() !== '').at(-1) ?? '').replaceAll(`'${path}'`, 'the image').replaceAll(path, 'the image')
 }

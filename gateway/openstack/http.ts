@@ -17,6 +17,13 @@ const MAX_JSON_BYTES = 1024 * 1024
 
 /** Request bodies are not parsed by fastify (S3 streams them); OpenStack bodies are small JSON documents. */
 export async function readJson (request: FastifyRequest): Promise<Record<string, unknown>> {
+  const body = await readJsonValue(request)
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'request body must be a JSON object')
+  return body as Record<string, unknown>
+}
+
+/** Any JSON document (Glance's patches are arrays). */
+export async function readJsonValue (request: FastifyRequest): Promise<unknown> {
   const parts: Buffer[] = []
   let size = 0
   for await (const part of request.raw as AsyncIterable<Buffer>) {
@@ -24,14 +31,11 @@ export async function readJson (request: FastifyRequest): Promise<Record<string,
     if (size > MAX_JSON_BYTES) throw new HttpError(413, `request body over ${MAX_JSON_BYTES} bytes`)
     parts.push(part)
   }
-  let body: unknown
   try {
-    body = JSON.parse(Buffer.concat(parts).toString('utf8'))
+    return JSON.parse(Buffer.concat(parts).toString('utf8'))
   } catch {
     throw new HttpError(400, 'request body is not valid JSON')
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'request body must be a JSON object')
-  return body as Record<string, unknown>
 }
 
 /** The caller's token (X-Auth-Token), or 401. */

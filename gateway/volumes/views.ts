@@ -11,7 +11,7 @@ export function volumeView (volume: VolumeRecord, status: VolumeStatus | 'flatte
     status,
     created_at: volume.createdAt,
     snapshot_id: volume.sourceSnapshot,
-    bootable: 'false',
+    bootable: (volume.sourceImage ?? null) === null ? 'false' : 'true',
     multiattach: false,
     volume_type: 'ringstack',
     availability_zone: 'nova',
@@ -20,6 +20,7 @@ export function volumeView (volume: VolumeRecord, status: VolumeStatus | 'flatte
     'os-vol-tenant-attr:tenant_id': volume.project,
     'ringstack:size_bytes': volume.size,
     'ringstack:chunk_size': volume.chunkSize,
+    ...((volume.sourceImage ?? null) === null ? {} : { volume_image_metadata: { image_id: volume.sourceImage } }),
     ...(progress === undefined ? {} : { 'ringstack:flatten_progress': progress })
   }
 }

@@ -30,7 +30,7 @@ interface Params { project: string, id: string }
 /**
  * Cinder's block-storage API v3 (the subset that maps onto ringstack
  * volumes) under /volume/v3/{project_id}: volumes, snapshots, clones
- * (a volume created from a snapshot), extend, and flatten as a
+ * (a volume created from a snapshot, or from an image by `imageRef`), extend, and flatten as a
  * `ringstack-flatten` volume action. Flatten runs in the background; the
  * volume shows `flattening` with its progress until it is done.
  */
@@ -67,9 +67,12 @@ export function registerVolumeApi (app: FastifyInstance, components: VolumeApiCo
     const name = stringField(spec, 'name')
     const size = sizeOf(spec)
     const snapshot = spec.snapshot_id
+    const image = spec.imageRef
     const created = typeof snapshot === 'string'
       ? await volumes.cloneVolume({ project, name, snapshot, size })
-      : await volumes.createVolume({ project, name, size: required(size, 'size'), chunkSize: optionalInt(spec, 'ringstack:chunk_size') })
+      : typeof image === 'string'
+        ? await volumes.createVolumeFromImage({ project, name, image, size })
+        : await volumes.createVolume({ project, name, size: required(size, 'size'), chunkSize: optionalInt(spec, 'ringstack:chunk_size') })
     reply.code(202).send({ volume: await show(project, created.id) })
   })
   for (const url of ['/volumes', '/volumes/detail']) {

@@ -1,0 +1,1 @@
+export { registerImageApi, type ImageApiComponents } from './image-api.ts'
