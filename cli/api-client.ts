@@ -33,7 +33,7 @@ export function apiSettings (env: NodeJS.ProcessEnv, url: string | undefined): A
   }
 }
 
-/** Logs in once (Keystone password auth) and sends JSON requests to the block-storage API with the token. */
+/** Logs in once (Keystone password auth) and sends requests to the block-storage and image APIs with the token. */
 export class ApiClient {
   private readonly settings: ApiSettings
   private session: Promise<{ token: string, projectId: string }> | undefined
@@ -47,6 +47,29 @@ export class ApiClient {
     const { token, projectId } = await this.login()
     const response = await this.send(method, `/volume/v3/${projectId}${path}`, body, { 'x-auth-token': token })
     return (response.status === 202 || response.status === 204) && response.text === '' ? {} as T : JSON.parse(response.text) as T
+  }
+
+  /** `path` is relative to /image/v2; a JSON body goes as `contentType` (Glance's patches have their own). */
+  async image<T = Record<string, unknown>> (method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    const { token } = await this.login()
+    const response = await this.send(method, `/image/v2${path}`, body, { 'x-auth-token': token, ...(contentType === undefined ? {} : { 'content-type': contentType }) })
+    return response.text === '' ? {} as T : JSON.parse(response.text) as T
+  }
+
+  /** Streams `data` as an image's bytes (PUT /image/v2/images/{id}/file). */
+  async uploadImage (id: string, data: ReadableStream<Uint8Array>): Promise<void> {
+    const { token } = await this.login()
+    const response = await this.fetch('PUT', `/image/v2/images/${encodeURIComponent(id)}/file`,
+      { 'x-auth-token': token, 'content-type': 'application/octet-stream' }, data)
+    await this.check(response)
+  }
+
+  /** The response to GET /image/v2/images/{id}/file, its body unread. */
+  async downloadImage (id: string): Promise<Response> {
+    const { token } = await this.login()
+    const response = await this.fetch('GET', `/image/v2/images/${encodeURIComponent(id)}/file`, { 'x-auth-token': token })
+    if (!response.ok) await this.check(response)
+    return response
   }
 
   private async login (): Promise<{ token: string, projectId: string }> {
@@ -68,27 +91,40 @@ export class ApiClient {
 
   private async send (method: string, path: string, body?: unknown, headers: Record<string, string> = {}):
   Promise<{ status: number, text: string, headers: Headers }> {
-    let response: Response
+    const response = await this.fetch(method, path, { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body === undefined ? undefined : JSON.stringify(body))
+    const text = await this.check(response)
+    return { status: response.status, text, headers: response.headers }
+  }
+
+  private async fetch (method: string, path: string, headers: Record<string, string>, body?: string | ReadableStream<Uint8Array>): Promise<Response> {
     try {
-      response = await fetch(this.settings.url + path, {
+      return await fetch(this.settings.url + path, {
         method,
-        headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }), accept: 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body)
-      })
+        headers: { accept: 'application/json', ...headers },
+        body,
+        // A streamed body goes out as it is read.
+        ...(typeof body === 'object' ? { duplex: 'half' } : {})
+      } as RequestInit)
     } catch (err) {
       throw new ApiError(0, `cannot reach ${this.settings.url}: ${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}`)
     }
+  }
+
+  /** The body of a successful response; a refusal as an ApiError with the API's message. */
+  private async check (response: Response): Promise<string> {
     const text = await response.text()
     if (!response.ok) throw new ApiError(response.status, `${response.status} ${errorMessage(text) ?? response.statusText}`)
-    return { status: response.status, text, headers: response.headers }
+    return text
   }
 }
 
-/** OpenStack error bodies are `{ <kind>: { message } }` or `{ error: { message } }`. */
+/** OpenStack error bodies are `{ <kind>: { message } }`, `{ error: { message } }`, or (Glance's, webob's) `{ message, code, title }`. */
 function errorMessage (text: string): string | undefined {
   try {
-    const body = JSON.parse(text) as Record<string, { message?: unknown }>
-    const first = Object.values(body)[0]
+    const body = JSON.parse(text) as Record<string, unknown>
+    if (typeof body.message === 'string') return body.message
+    const first = Object.values(body)[0] as { message?: unknown } | undefined
     return typeof first?.message === 'string' ? first.message : undefined
   } catch {
     return undefined

@@ -12,6 +12,7 @@ commands:
   compute            run one compute agent (QEMU instances on this host) from its config file (--config FILE)
   volume <verb>      volumes, snapshots and clones (create, clone, list, show, extend, delete,
                      flatten, snapshot create|list|show|delete)
+  image <verb>       Glance-style images (create (uploads), list, show, download, update, delete)
   help               this text
 
 Every command accepts --json for machine-readable output where it prints results.
@@ -24,6 +25,7 @@ const commands: Record<string, () => Promise<Command>> = {
   up: async () => (await import('./up.ts')).upCommand,
   ring: async () => (await import('../ring/index.ts')).ringCommand,
   volume: async () => (await import('./volume.ts')).volumeCommand,
+  image: async () => (await import('./image.ts')).imageCommand,
   storage: async () => roleCommand('storage', 'storage node', (await import('../storage/index.ts')).runStorageNode,
     'storage node <id> listening on <host>:<port>'),
   gateway: async () => roleCommand('gateway', 'gateway', (await import('../gateway/index.ts')).runGateway,

@@ -2,10 +2,12 @@ import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ApiClient, ApiError, apiSettings } from './api-client.ts'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts'
+import { findImage } from './image.ts'
 import { formatSize, parseSize } from './sizes.ts'
 
 const USAGE = `usage: ringstack volume <command> [--url URL] [--json]
   create NAME --size SIZE [--chunk-size SIZE]   a new, empty (sparse) volume
+  create NAME --image IMAGE [--size SIZE]       a copy-on-write volume from an image (instant)
   clone SNAPSHOT NAME [--size SIZE]             a copy-on-write volume from a snapshot (instant)
   list                                          volumes of the project
   show VOLUME                                   one volume (id or name)
@@ -30,6 +32,7 @@ interface Context {
   args: string[]
   size: number | undefined
   chunkSize: number | undefined
+  image: string | undefined
   json: boolean
   io: CommandIO
 }
@@ -39,8 +42,15 @@ const SNAPSHOT_COLUMNS = ['id', 'name', 'volume_id', 'size', 'status'] as const
 
 const COMMANDS: Record<string, (c: Context) => Promise<void>> = {
   create: async (c) => {
-    const [name] = positionals(c, 1, 'create NAME --size SIZE')
-    if (c.size === undefined) throw new UsageError('create needs --size')
+    const [name] = positionals(c, 1, 'create NAME --size SIZE | --image IMAGE')
+    if (c.image !== undefined) {
+      const image = await findImage(c.api, c.image)
+      const { volume } = await c.api.volume<{ volume: Json }>('POST', '/volumes',
+        { volume: { name, imageRef: image.id, ...(c.size === undefined ? {} : { 'ringstack:size_bytes': c.size }) } })
+      printRecord(c, volume)
+      return
+    }
+    if (c.size === undefined) throw new UsageError('create needs --size (or --image)')
     const { volume } = await c.api.volume<{ volume: Json }>('POST', '/volumes',
       { volume: { name, 'ringstack:size_bytes': c.size, ...(c.chunkSize === undefined ? {} : { 'ringstack:chunk_size': c.chunkSize }) } })
     printRecord(c, volume)
@@ -124,13 +134,14 @@ export async function volumeCommand (argv: string[], io: CommandIO, env: NodeJS.
     const { values, positionals: args } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { url: { type: 'string' }, json: { type: 'boolean' }, size: { type: 'string' }, 'chunk-size': { type: 'string' } }
+      options: { url: { type: 'string' }, json: { type: 'boolean' }, size: { type: 'string' }, 'chunk-size': { type: 'string' }, image: { type: 'string' } }
     })
     await command({
       api: new ApiClient(apiSettings(env, values.url)),
       args,
       size: sizeOption(values.size, '--size'),
       chunkSize: sizeOption(values['chunk-size'], '--chunk-size'),
+      image: values.image,
       json: values.json === true,
       io
     })
