@@ -72,12 +72,21 @@ export class RunningAllInOne {
 
   /** Runs `ringstack volume <args> --json` as the admin; resolves with the parsed output, rejects with stderr. */
   async volume<T = Record<string, unknown>> (...args: string[]): Promise<T> {
+    return await this.cli<T>('volume', args)
+  }
+
+  /** Runs `ringstack image <args> --json` as the admin, likewise. */
+  async image<T = Record<string, unknown>> (...args: string[]): Promise<T> {
+    return await this.cli<T>('image', args)
+  }
+
+  private async cli<T> (command: string, args: string[]): Promise<T> {
     const out = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [BIN, 'volume', ...args, '--json', '--url', this.endpoint], {
+      execFile(process.execPath, [BIN, command, ...args, '--json', '--url', this.endpoint], {
         env: { ...process.env, RINGSTACK_PASSWORD: this.adminPassword, RINGSTACK_USER: 'admin', RINGSTACK_PROJECT: 'admin' },
-        timeout: 120_000
+        timeout: 300_000
       }, (err, stdout, stderr) => {
-        if (err !== null) reject(Object.assign(new Error(`ringstack volume ${args.join(' ')}: ${stderr.trim() || err.message}`), { exitCode: err.code, stderr }))
+        if (err !== null) reject(Object.assign(new Error(`ringstack ${command} ${args.join(' ')}: ${stderr.trim() || err.message}`), { exitCode: err.code, stderr }))
         else resolve(stdout)
       })
     })
