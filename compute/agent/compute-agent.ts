@@ -70,7 +70,8 @@ export class ComputeAgent implements Startable {
         forwardHost: config.forwardHost,
         consoleLogBytes: config.consoleLogBytes,
         startTimeoutMs: config.startTimeoutMs,
-        detachTimeoutMs: config.detachTimeoutMs
+        detachTimeoutMs: config.detachTimeoutMs,
+        diskRetryMs: config.diskRetryMs
       })
     await hypervisor.load()
     const server = new Server()

@@ -1,5 +1,6 @@
 import { cpus, totalmem } from 'node:os'
 import { isAbsolute, resolve } from 'node:path'
+import { MAX_SOCKET_PATH_BYTES } from './instance-store.ts'
 import { invalidConfig, isRecord, logLevelOf, onlyKeys, portOf, readConfigFile } from '../../lib/config-file.ts'
 
 export interface AgentConfig {
@@ -22,14 +23,20 @@ export interface AgentConfig {
   stopTimeoutMs: number
   startTimeoutMs: number
   detachTimeoutMs: number
+  /** How long an export the NBD server refuses (a lease still being given back) is retried. */
+  diskRetryMs: number
   logLevel: string
 }
 
 const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'dataDir', 'vcpus', 'ramMiB', 'qemuBinary', 'forwardHost',
-  'consoleLogBytes', 'stopTimeoutMs', 'startTimeoutMs', 'detachTimeoutMs', 'logLevel'])
+  'consoleLogBytes', 'stopTimeoutMs', 'startTimeoutMs', 'detachTimeoutMs', 'diskRetryMs', 'logLevel'])
 
-/** Unix socket paths (sun_path) hold 107 bytes; the longest one is <dataDir>/instances/<64-byte id>/console.sock. */
-const MAX_DATA_DIR_BYTES = 107 - '/instances/'.length - 64 - '/console.sock'.length
+/**
+ * Unix socket paths (sun_path) hold 107 bytes and QEMU's sockets live at
+ * <dataDir>/instances/<id>/console.sock: room for UUID ids at least (a
+ * longer id is refused when the instance is created).
+ */
+const MAX_DATA_DIR_BYTES = MAX_SOCKET_PATH_BYTES - '/instances/'.length - 36 - '/console.sock'.length
 
 export async function loadAgentConfig (path: string): Promise<AgentConfig> {
   const { raw, baseDir } = await readConfigFile(path)
@@ -71,6 +78,7 @@ export function parseAgentConfig (raw: unknown, baseDir = process.cwd(), where =
     stopTimeoutMs: positive('stopTimeoutMs', 60_000),
     startTimeoutMs: positive('startTimeoutMs', 30_000),
     detachTimeoutMs: positive('detachTimeoutMs', 30_000),
+    diskRetryMs: positive('diskRetryMs', 5_000),
     logLevel: logLevelOf(raw.logLevel, where)
   }
 }

@@ -72,7 +72,7 @@ export class Hypervisor {
 
   /** Creates and boots, or boots a stopped instance again with this spec. A create that fails leaves nothing behind. */
   async start (spec: InstanceSpec): Promise<InstanceInfo> {
-    checkSpec(spec)
+    checkSpec(spec, this.components.store.paths(spec.id).consoleSocket)
     const existing = this.instances.get(spec.id)
     if (existing !== undefined) {
       this.checkFits(spec, existing.spec)

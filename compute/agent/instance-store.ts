@@ -17,6 +17,9 @@ export interface InstanceRecord {
   fault?: string
 }
 
+/** Linux's sun_path is 108 bytes with the terminating NUL. */
+export const MAX_SOCKET_PATH_BYTES = 107
+
 /** The agent's data dir: one directory per instance holding its record and QEMU's sockets and logs. */
 export class InstanceStore {
   private readonly root: string

@@ -24,6 +24,8 @@ export interface InstanceComponents {
   startTimeoutMs: number
   /** How long a guest gets to acknowledge an unplug. */
   detachTimeoutMs: number
+  /** How long a disk the NBD server refuses is retried before the start or attach fails. */
+  diskRetryMs: number
 }
 
 /** How often a QEMU that is not our child (adopted) is checked for life. */
@@ -32,6 +34,17 @@ const WATCH_INTERVAL_MS = 1_000
 const EXIT_WAIT_MS = 10_000
 /** Host port collisions (another process took the port we picked) are retried with a fresh one. */
 const PORT_ATTEMPTS = 3
+const DENIED_RETRY_MS = 250
+
+/**
+ * An NBD server that refuses the export (rather than the connection): for a
+ * ringstack volume usually the write lease, which the previous holder (this
+ * instance's last QEMU, or the instance a volume was just detached from)
+ * may still be giving back. Retried within diskRetryMs.
+ */
+function deniedByServer (err: unknown): boolean {
+  return err instanceof ComputeError && err.code === 'DiskUnavailable' && /denied by server/i.test(err.message)
+}
 
 /**
  * One instance and its QEMU process. Operations on one instance run one at
@@ -91,6 +104,7 @@ export class Instance {
     return await this.exclusive(async () => {
       if (this.record.state === 'running') throw new ComputeError('Conflict', `instance ${this.id} is already running`)
       this.record = { ...this.record, spec, fault: undefined }
+      const refusedUntil = Date.now() + this.components.diskRetryMs
       for (let attempt = 1; ; attempt++) {
         try {
           await this.launch()
@@ -98,6 +112,10 @@ export class Instance {
         } catch (err) {
           const collided = err instanceof ComputeError && /host forwarding/i.test(err.message)
           if (collided && attempt < PORT_ATTEMPTS) continue
+          if (deniedByServer(err) && Date.now() < refusedUntil) {
+            await sleep(DENIED_RETRY_MS)
+            continue
+          }
           await this.settle({ state: 'stopped', pid: undefined, fault: (err as Error).message })
           throw err
         }
@@ -185,12 +203,17 @@ export class Instance {
       }
       const placed: PlacedDisk = { disk: { ...disk, boot: false }, node: `att${this.record.nextNode}` }
       await this.settle({ nextNode: this.record.nextNode + 1 })
-      try {
-        await this.command('blockdev-add', nbdBlockdev(placed))
-      } catch (err) {
-        throw err instanceof ComputeError && err.code === 'HypervisorFailed'
-          ? new ComputeError('DiskUnavailable', `cannot open ${disk.export} on ${disk.host}:${disk.port}: ${err.message}`, { cause: err })
-          : err
+      for (const refusedUntil = Date.now() + this.components.diskRetryMs; ;) {
+        try {
+          await this.command('blockdev-add', nbdBlockdev(placed))
+          break
+        } catch (err) {
+          const error = err instanceof ComputeError && err.code === 'HypervisorFailed'
+            ? new ComputeError('DiskUnavailable', `cannot open ${disk.export} on ${disk.host}:${disk.port}: ${err.message}`, { cause: err })
+            : err
+          if (!deniedByServer(error) || Date.now() >= refusedUntil) throw error
+          await sleep(DENIED_RETRY_MS)
+        }
       }
       try {
         await this.command('device_add', virtioBlkDevice(placed))

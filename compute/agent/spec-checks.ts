@@ -1,4 +1,5 @@
 import { ComputeError } from './errors.ts'
+import { MAX_SOCKET_PATH_BYTES } from './instance-store.ts'
 import type { DiskSpec, InstanceSpec } from './types.ts'
 
 /** Instance ids name a directory and go into QEMU's -name: no separators, no commas. */
@@ -23,8 +24,12 @@ export function checkDisk (disk: DiskSpec, where: string): void {
   }
 }
 
-export function checkSpec (spec: InstanceSpec): void {
+/** `socketPath` is the longest socket path the instance would get. */
+export function checkSpec (spec: InstanceSpec, socketPath: string): void {
   checkInstanceId(spec.id)
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    throw invalid(`instance id ${spec.id} is too long for this agent's data dir (QEMU's socket path ${socketPath} would exceed ${MAX_SOCKET_PATH_BYTES} bytes)`)
+  }
   if (!Number.isInteger(spec.vcpus) || spec.vcpus < 1 || spec.vcpus > 64) throw invalid('vcpus must be 1..64')
   if (!Number.isInteger(spec.ramMiB) || spec.ramMiB < 64) throw invalid('ram must be at least 64 MiB')
   spec.disks.forEach((disk, i) => checkDisk(disk, `disks[${i}]`))
