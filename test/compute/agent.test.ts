@@ -129,22 +129,28 @@ test.serial('stop powers off through ACPI, start boots again, reboot resets, del
   const c = cluster()
   const boot = await bootVolume(t, 'vm-b-boot')
   const data = await c.volume<Volume>('create', 'vm-b-data', '--size', '16M')
+  const spare = await c.volume<Volume>('create', 'vm-b-spare', '--size', '16M')
   const { pid } = await client().startInstance(spec('vm-b', [nbdDisk(c, boot.id, true)]))
   await consoleShows('vm-b', 'GUEST-READY')
+  await client().attachVolume('vm-b', nbdDisk(c, data.id, false))
+  await consoleShows('vm-b', 'GUEST-DATA-OK')
 
   const stopped = await client().stopInstance('vm-b')
   t.is(stopped.state, 'stopped')
   t.false(await alive(pid!), 'QEMU is gone')
   t.true((await client().console('vm-b')).toString().includes('GUEST-ACPI-POWERDOWN'), 'the guest saw the power button')
   t.deepEqual((await client().listInstances()).map((i) => [i.id, i.state]), [['vm-b', 'stopped']])
-  const conflict = await t.throwsAsync(client().attachVolume('vm-b', nbdDisk(c, data.id, false)), { instanceOf: ComputeError })
+  const conflict = await t.throwsAsync(client().attachVolume('vm-b', nbdDisk(c, spare.id, false)), { instanceOf: ComputeError })
   t.is(conflict.code, 'Conflict', 'no hot-plug into a stopped instance')
   t.is((await client().stopInstance('vm-b')).state, 'stopped', 'stopping a stopped instance is a no-op')
 
   const again = await client().startInstance(spec('vm-b', [nbdDisk(c, boot.id, true)]))
   t.is(again.state, 'running')
   t.not(again.pid, pid)
-  await consoleShows('vm-b', 'GUEST-READY', 2)
+  t.deepEqual(again.attachments.map((a) => a.serial), [data.id], 'a volume attached live stays attached across stop and start')
+  const text = await consoleShows('vm-b', 'GUEST-READY', 2)
+  t.true(text.includes(`GUEST-BLK name=vdb sectors=${16 * 2048} ro=0 serial=${data.id.slice(0, 20)}`))
+  t.regex(line(text, 'GUEST-DATA-PREV'), /header=GUEST-DATA v1 dev=vdb ts=\d+/, 'the second boot finds what the first wrote')
   const busy = await t.throwsAsync(client().startInstance(spec('vm-b', [nbdDisk(c, boot.id, true)])), { instanceOf: ComputeError })
   t.is(busy.code, 'Conflict')
 
@@ -164,8 +170,11 @@ test.serial('stop powers off through ACPI, start boots again, reboot resets, del
 test.serial('a restarted agent re-adopts its running QEMU; a QEMU killed with -9 is reported crashed', async (t) => {
   const c = cluster()
   const boot = await bootVolume(t, 'vm-c-boot')
+  const data = await c.volume<Volume>('create', 'vm-c-data', '--size', '16M')
   const { pid } = await client().startInstance(spec('vm-c', [nbdDisk(c, boot.id, true)]))
   await consoleShows('vm-c', 'GUEST-READY')
+  await client().attachVolume('vm-c', nbdDisk(c, data.id, false))
+  await consoleShows('vm-c', 'GUEST-DATA-OK')
 
   await agent!.kill()
   t.true(await alive(pid!), 'QEMU outlives its agent')
@@ -174,9 +183,10 @@ test.serial('a restarted agent re-adopts its running QEMU; a QEMU killed with -9
   t.is(adopted.state, 'running')
   t.is(adopted.pid, pid)
   t.true((await client().console('vm-c')).toString().includes('GUEST-BOOT-OK'), 'the console log survives the agent')
-  // QMP works again: a reset boots the guest a second time, and the new output is captured.
-  await client().rebootInstance('vm-c')
-  await consoleShows('vm-c', 'GUEST-READY', 2)
+  t.deepEqual(adopted.attachments.map((a) => a.serial), [data.id])
+  // QMP and the console work again: an unplug is acknowledged and the guest's report is captured.
+  await client().detachVolume('vm-c', data.id)
+  await consoleShows('vm-c', 'GUEST-HOTPLUG-REMOVE name=vdb')
 
   process.kill(pid!, 'SIGKILL')
   await until('the agent reports the crash', async () => (await client().getInstance('vm-c')).state === 'crashed')
