@@ -118,11 +118,13 @@ export class VolumeService implements Startable {
   /** A copy-on-write volume on top of a snapshot: constant time whatever the size. */
   async cloneVolume (request: CloneVolume): Promise<VolumeRecord> {
     checkName(request.name)
-    const snapshot = await this.getSnapshot(request.project, request.snapshot)
+    const record = await this.snapshotRecord(request.project, request.snapshot)
+    const snapshot = record.value
     const size = request.size ?? snapshot.size
     checkSize(size)
     if (size < snapshot.size) throw new VolumeError('InvalidArgument', `a clone cannot be smaller than its snapshot (${snapshot.size} bytes)`)
-    return await this.addVolume(request.project, request.name, size, snapshot.chunkSize, { parent: snapshot.layer, sourceSnapshot: snapshot.id })
+    // Guarded by the snapshot record: a delete of the snapshot racing this clone fails one of the two.
+    return await this.addVolume(request.project, request.name, size, snapshot.chunkSize, { parent: snapshot.layer, sourceSnapshot: snapshot.id, guard: record })
   }
 
   /**
