@@ -5,6 +5,7 @@ import type { InstanceState } from './types.ts'
 export class AgentMetrics {
   readonly qemuStarts: Counter
   readonly qemuCrashes: Counter
+  readonly instances: Gauge
 
   constructor (registry: Registry, states: () => Iterable<InstanceState>) {
     this.qemuStarts = new Counter({
@@ -13,7 +14,7 @@ export class AgentMetrics {
     this.qemuCrashes = new Counter({
       name: 'ringstack_compute_qemu_crashes_total', help: 'QEMU processes that went away without being asked to', registers: [registry]
     })
-    new Gauge({
+    this.instances = new Gauge({
       name: 'ringstack_compute_instances',
       help: 'Instances on this agent by state',
       labelNames: ['state'],

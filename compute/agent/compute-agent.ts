@@ -57,9 +57,9 @@ export class ComputeAgent implements Startable {
     if (this.running !== undefined) throw new Error('compute agent already started')
     const { config } = this
     const accelerator = await detectAccelerator()
-    let hypervisor: Hypervisor | undefined
-    const metrics = new AgentMetrics(this.registry, () => hypervisor?.states() ?? [])
-    hypervisor = new Hypervisor(
+    // Scraped only once the agent serves, when the hypervisor exists.
+    const metrics: AgentMetrics = new AgentMetrics(this.registry, () => hypervisor.states())
+    const hypervisor: Hypervisor = new Hypervisor(
       { agentId: config.id, vcpus: config.vcpus, ramMiB: config.ramMiB, stopTimeoutMs: config.stopTimeoutMs },
       {
         logger: this.logger,
