@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from '../../lib/logger.ts'
 import type { AgentMetrics } from './agent-metrics.ts'
@@ -8,6 +8,7 @@ import { freePort } from './free-port.ts'
 import type { InstanceRecord, InstanceStore } from './instance-store.ts'
 import { deviceId, nbdBlockdev, qemuArgs, virtioBlkDevice, type InstancePaths, type PlacedDisk } from './qemu-command.ts'
 import { QmpClient, QmpCommandError, type QmpEvent } from './qmp-client.ts'
+import { deniedByServer, startFailure } from './qemu-failures.ts'
 import { isOurQemu, killQemu, spawnQemu } from './qemu-process.ts'
 import type { Accelerator, DiskSpec, InstanceInfo, InstanceSpec } from './types.ts'
 
@@ -37,16 +38,6 @@ const PORT_ATTEMPTS = 3
 const DENIED_RETRY_MS = 250
 
 /**
- * An NBD server that refuses the export (rather than the connection): for a
- * ringstack volume usually the write lease, which the previous holder (this
- * instance's last QEMU, or the instance a volume was just detached from)
- * may still be giving back. Retried within diskRetryMs.
- */
-function deniedByServer (err: unknown): boolean {
-  return err instanceof ComputeError && err.code === 'DiskUnavailable' && /denied by server/i.test(err.message)
-}
-
-/**
  * One instance and its QEMU process. Operations on one instance run one at
  * a time. The record on disk always says what the instance should be, so a
  * restarted agent takes over (adopt) from it; a QEMU that disappears while
@@ -64,6 +55,8 @@ export class Instance {
   private gone: Promise<void> = Promise.resolve()
   private markGone: (() => void) | undefined
   private queue: Promise<unknown> = Promise.resolve()
+  /** While QEMU is coming up, its exit is a failed start, not a crash. */
+  private launching = false
 
   constructor (record: InstanceRecord, components: InstanceComponents) {
     this.record = record
@@ -279,6 +272,7 @@ export class Instance {
     this.components.metrics.qemuStarts.inc()
     await this.settle({ state: 'running', pid, sshPort })
     this.watch(pid)
+    this.launching = true
     try {
       await this.connect(() => exited)
       await this.requireQmp().execute('cont')
@@ -288,7 +282,9 @@ export class Instance {
       const gone = this.gone
       await killQemu(pid, this.paths.qmpSocket)
       await this.untilGone(gone, pid)
-      throw await this.startFailure(err)
+      throw await startFailure(this.id, this.paths.qemuLog, err)
+    } finally {
+      this.launching = false
     }
     this.logger.info({ pid, sshPort, accelerator: this.components.accelerator }, 'QEMU started')
   }
@@ -357,7 +353,7 @@ export class Instance {
     const markGone = this.markGone
     this.markGone = undefined
     this.release()
-    if (this.record.state === 'running') await this.crashed(`QEMU (pid ${pid}) exited unexpectedly`)
+    if (this.record.state === 'running' && !this.launching) await this.crashed(`QEMU (pid ${pid}) exited unexpectedly`)
     else await this.settle({ pid: undefined })
     this.logger.info({ pid, state: this.record.state }, 'QEMU exited')
     markGone()
@@ -367,17 +363,6 @@ export class Instance {
     this.components.metrics.qemuCrashes.inc()
     this.logger.warn({ fault }, 'instance crashed')
     await this.settle({ state: 'crashed', pid: undefined, fault })
-  }
-
-  /** Why QEMU did not come up, from its own log: a disk it could not open, or anything else. */
-  private async startFailure (err: unknown): Promise<ComputeError> {
-    const log = (await readFile(this.paths.qemuLog, 'utf8').catch(() => '')).trim()
-    const line = log.split('\n').find((l) => l.includes('qemu-system')) ?? log.split('\n').at(-1) ?? ''
-    const reason = line.replace(/^\S*qemu-system-\S+: /, '') || (err as Error).message
-    if (line.includes('-blockdev')) {
-      return new ComputeError('DiskUnavailable', `QEMU cannot open a disk of ${this.id}: ${reason.replace(/^-blockdev \{.*?\}: /, '')}`)
-    }
-    return new ComputeError('HypervisorFailed', `QEMU failed to start ${this.id}: ${reason}`)
   }
 
   private hasSerial (serial: string): boolean {
