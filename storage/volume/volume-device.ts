@@ -62,7 +62,8 @@ export class VolumeDevice implements BlockDevice {
   private idle: (() => void) | undefined
   private closing = false
   /** Settles once close() has released everything; undefined until close() starts. */
-  closed: Promise<void> | undefined
+  private closed: Promise<void> | undefined
+  private readonly closeWaiters: Array<() => void> = []
   private dirty = false
 
   constructor (components: VolumeDeviceComponents, options: VolumeDeviceOptions) {
@@ -160,7 +161,23 @@ export class VolumeDevice implements BlockDevice {
 
   async close (): Promise<void> {
     this.closed ??= this.release()
+    for (const notify of this.closeWaiters.splice(0)) notify()
     await this.closed
+  }
+
+  /**
+   * Resolves once this handle is closed, or after `graceMs` if nobody has
+   * started closing it by then (it is in use: the caller will be refused).
+   */
+  async settled (graceMs: number): Promise<void> {
+    const closing = this.closed ?? await new Promise<Promise<void> | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), graceMs)
+      this.closeWaiters.push(() => {
+        clearTimeout(timer)
+        resolve(this.closed)
+      })
+    })
+    await closing
   }
 
   private async release (): Promise<void> {

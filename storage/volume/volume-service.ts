@@ -60,6 +60,9 @@ export type VolumeStatus = 'available' | 'in-use'
 
 const GiB = 1024 ** 3
 
+/** How long a reopen waits for this process's previous handle of the volume to start closing. */
+const REOPEN_GRACE_MS = 2_000
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
 /**
@@ -295,10 +298,10 @@ export class VolumeService implements Startable {
 
   /** Opens a volume for reading and writing: takes its lease and fences every earlier writer. */
   async openVolume (id: string): Promise<VolumeDevice> {
-    // A client that reconnects right after disconnecting finds its old handle still closing
-    // (finishing I/O, flushing): that lease is ours and about to go, so wait for it instead of refusing.
-    const previous = this.writers.get(id)?.closed
-    if (previous !== undefined) await Promise.race([previous, sleep(this.leaseTtlMs, undefined, { ref: false })])
+    // A client that reconnects right after disconnecting finds its old handle still finishing
+    // its I/O or flushing: that lease is ours and about to go, so wait for it instead of refusing.
+    const previous = this.writers.get(id)
+    if (previous !== undefined) await Promise.race([previous.settled(REOPEN_GRACE_MS), sleep(this.leaseTtlMs, undefined, { ref: false })])
     const lease = await this.takeLease(id, 'export')
     try {
       const volume = await this.getVolume(undefined, id)
