@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import { ApiClient, ApiError, apiSettings } from './api-client.ts'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts'
+import { printRecord, printTable, type Json } from './output.ts'
 import { progressReporter } from './progress.ts'
 
 const USAGE = `usage: ringstack image <command> [--url URL] [--json]
@@ -25,7 +26,6 @@ const COLUMNS = ['id', 'name', 'status', 'disk_format', 'size', 'visibility'] as
 
 class UsageError extends Error {}
 
-type Json = Record<string, unknown>
 
 interface Options {
   file?: string
@@ -78,7 +78,7 @@ const COMMANDS: Record<string, (c: Context) => Promise<void>> = {
   },
   list: async (c) => {
     positionals(c, 0, 'list')
-    printTable(c, (await c.api.image<{ images: Json[] }>('GET', '/images')).images)
+    printTable(c, (await c.api.image<{ images: Json[] }>('GET', '/images')).images, COLUMNS)
   },
   show: async (c) => {
     const [ref] = positionals(c, 1, 'show IMAGE')
@@ -224,27 +224,3 @@ function stdoutSink (): Writable {
   })
 }
 
-function cell (record: Json, column: string): string {
-  const value = record[column]
-  return value === null || value === undefined ? '-' : String(value)
-}
-
-function printTable (c: Context, records: Json[]): void {
-  if (c.json) {
-    c.io.out(JSON.stringify(records, null, 2))
-    return
-  }
-  const rows = [COLUMNS.map((col) => col.toUpperCase()), ...records.map((r) => COLUMNS.map((col) => cell(r, col)))]
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
-  for (const row of rows) c.io.out(row.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd())
-}
-
-function printRecord (c: Context, record: Json): void {
-  if (c.json) {
-    c.io.out(JSON.stringify(record, null, 2))
-    return
-  }
-  const shown = Object.entries(record).filter(([, v]) => typeof v !== 'object' || v === null)
-  const width = Math.max(...shown.map(([k]) => k.length))
-  for (const [key, value] of shown) c.io.out(`${key.padEnd(width)}  ${String(value ?? '-')}`)
-}

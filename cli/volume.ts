@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { ApiClient, ApiError, apiSettings } from './api-client.ts'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts'
 import { findImage } from './image.ts'
+import { printRecord as printFields, printTable as printRows, type Json } from './output.ts'
 import { formatSize, parseSize } from './sizes.ts'
 
 const USAGE = `usage: ringstack volume <command> [--url URL] [--json]
@@ -25,7 +26,6 @@ RINGSTACK_USER (admin), RINGSTACK_PASSWORD, RINGSTACK_PROJECT (admin) or OS_*.`
 
 class UsageError extends Error {}
 
-type Json = Record<string, unknown>
 
 interface Context {
   api: ApiClient
@@ -172,29 +172,18 @@ function positionals (c: Context, count: number, usage: string): string[] {
   return c.args
 }
 
-function cell (record: Json, column: string): string {
-  const value = column === 'size' ? formatSize(Number(record['ringstack:size_bytes'] ?? 0)) : record[column]
-  return value === null || value === undefined ? '-' : String(value)
+function cell (record: Json, column: string): unknown {
+  return column === 'size' ? formatSize(Number(record['ringstack:size_bytes'] ?? 0)) : record[column]
+}
+
+function show (key: string, value: unknown): string {
+  return key === 'ringstack:size_bytes' ? `${String(value)} (${formatSize(Number(value))})` : String(value ?? '-')
 }
 
 function printTable (c: Context, records: Json[], columns: readonly string[]): void {
-  if (c.json) {
-    c.io.out(JSON.stringify(records, null, 2))
-    return
-  }
-  const rows = [columns.map((col) => col.toUpperCase()), ...records.map((r) => columns.map((col) => cell(r, col)))]
-  const widths = columns.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
-  for (const row of rows) c.io.out(row.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd())
+  printRows(c, records, columns, cell)
 }
 
 function printRecord (c: Context, record: Json): void {
-  if (c.json) {
-    c.io.out(JSON.stringify(record, null, 2))
-    return
-  }
-  const shown = Object.entries(record).filter(([, v]) => typeof v !== 'object' || v === null)
-  const width = Math.max(...shown.map(([k]) => k.length))
-  for (const [key, value] of shown) {
-    c.io.out(`${key.padEnd(width)}  ${key === 'ringstack:size_bytes' ? `${String(value)} (${formatSize(Number(value))})` : String(value ?? '-')}`)
-  }
+  printFields(c, record, show)
 }

@@ -13,10 +13,4 @@ export type RingErrorCode =
   /** No ring or builder file where one was expected. */
   | 'RingNotFound'
 
-export class RingError extends RingstackError {
-  declare readonly code: RingErrorCode
-
-  constructor (code: RingErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options)
-  }
-}
+export class RingError extends RingstackError<RingErrorCode> {}

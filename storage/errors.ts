@@ -33,10 +33,4 @@ export type StorageErrorCode =
   | 'NotEmpty'
   | 'Internal'
 
-export class StorageError extends RingstackError {
-  declare readonly code: StorageErrorCode
-
-  constructor (code: StorageErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options)
-  }
-}
+export class StorageError extends RingstackError<StorageErrorCode> {}

@@ -1,8 +1,6 @@
-import { Metadata, status as Status, type ServiceError, type StatusObject } from '@grpc/grpc-js'
+import { status as Status, type ServiceError } from '@grpc/grpc-js'
+import { grpcErrorTable } from '../lib/grpc-errors.ts'
 import { StorageError, type StorageErrorCode } from './errors.ts'
-
-/** Trailing metadata key carrying the exact StorageError code. */
-export const ERROR_CODE_KEY = 'ringstack-error-code'
 
 /**
  * The one mapping between StorageError codes and gRPC status codes. The
@@ -34,28 +32,9 @@ const TRANSPORT_CODES: Partial<Record<Status, StorageErrorCode>> = {
   [Status.RESOURCE_EXHAUSTED]: 'InvalidArgument'
 }
 
-const CODES = new Set<string>(Object.keys(STATUS_OF))
+const table = grpcErrorTable(StorageError, STATUS_OF, TRANSPORT_CODES, 'Internal')
 
-export function isStorageErrorCode (code: string): code is StorageErrorCode {
-  return CODES.has(code)
-}
-
-/** Server side: any thrown value becomes a status the client can rebuild. */
-export function toStatus (err: unknown): Partial<StatusObject> {
-  const error = err instanceof StorageError ? err : new StorageError('Internal', 'internal error')
-  const metadata = new Metadata()
-  metadata.set(ERROR_CODE_KEY, error.code)
-  return { code: STATUS_OF[error.code], details: error.message, metadata }
-}
-
+export const isStorageErrorCode = table.isCode
+export const toStatus = table.toStatus
 /** Client side: rebuilds the StorageError a node sent, or classifies a transport failure. */
-export function fromServiceError (err: ServiceError, address: string): StorageError {
-  const sent = err.metadata?.get(ERROR_CODE_KEY)[0]
-  if (typeof sent === 'string' && isStorageErrorCode(sent)) {
-    return new StorageError(sent, err.details, { cause: err })
-  }
-  const code = TRANSPORT_CODES[err.code] ??
-    (Object.entries(STATUS_OF).find(([, status]) => status === err.code)?.[0] as StorageErrorCode | undefined) ??
-    'Internal'
-  return new StorageError(code, `${address}: ${err.details || Status[err.code]}`, { cause: err })
-}
+export const fromServiceError = (err: ServiceError, address: string): StorageError => table.fromServiceError(err, address)

@@ -20,10 +20,4 @@ export type ComputeErrorCode =
   | 'Unavailable'
   | 'Internal'
 
-export class ComputeError extends RingstackError {
-  declare readonly code: ComputeErrorCode
-
-  constructor (code: ComputeErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options)
-  }
-}
+export class ComputeError extends RingstackError<ComputeErrorCode> {}

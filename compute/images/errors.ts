@@ -16,10 +16,4 @@ export type ImageErrorCode =
   /** Too few storage nodes answered; try again. */
   | 'Unavailable'
 
-export class ImageError extends RingstackError {
-  declare readonly code: ImageErrorCode
-
-  constructor (code: ImageErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options)
-  }
-}
+export class ImageError extends RingstackError<ImageErrorCode> {}

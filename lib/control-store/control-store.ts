@@ -32,13 +32,7 @@ export type ControlErrorCode =
   | 'Conflict'
   | 'Unavailable'
 
-export class ControlError extends RingstackError {
-  declare readonly code: ControlErrorCode
-
-  constructor (code: ControlErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options)
-  }
-}
+export class ControlError extends RingstackError<ControlErrorCode> {}
 
 export interface ControlStore extends Startable {
   get<T> (key: string): Promise<ControlRecord<T> | undefined>

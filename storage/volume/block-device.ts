@@ -21,13 +21,7 @@ export type BlockErrorCode =
   /** The device is closing; the request was not started. */
   | 'ShuttingDown'
 
-export class BlockError extends RingstackError {
-  declare readonly code: BlockErrorCode
-
-  constructor (code: BlockErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options)
-  }
-}
+export class BlockError extends RingstackError<BlockErrorCode> {}
 
 /** A run of the device with one allocation state (NBD base:allocation). */
 export interface BlockExtent {
@@ -98,13 +92,7 @@ export type ExportErrorCode =
   /** Too few storage nodes answered to open it safely; try again. */
   | 'Unavailable'
 
-export class ExportError extends RingstackError {
-  declare readonly code: ExportErrorCode
-
-  constructor (code: ExportErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options)
-  }
-}
+export class ExportError extends RingstackError<ExportErrorCode> {}
 
 /** Resolves export names (volumes, snapshots) to open devices. */
 export interface ExportProvider {

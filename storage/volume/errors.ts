@@ -13,10 +13,4 @@ export type VolumeErrorCode =
   /** Too few storage nodes answered; nothing changed. */
   | 'Unavailable'
 
-export class VolumeError extends RingstackError {
-  declare readonly code: VolumeErrorCode
-
-  constructor (code: VolumeErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options)
-  }
-}
+export class VolumeError extends RingstackError<VolumeErrorCode> {}
