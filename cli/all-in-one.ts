@@ -7,6 +7,7 @@ import { buildRing, Ring } from '../ring/index.ts'
 import { GrpcStorageNodeClient } from '../storage/index.ts'
 import { ensureAdminCredentials, ensureBootstrapCredentials, type AdminCredentials, type BootstrapCredentials } from '../gateway/index.ts'
 import { SupervisedProcess } from './supervised-process.ts'
+import { hostPort } from '../lib/host-port.ts'
 
 export interface AllInOneConfig {
   dataDir: string
@@ -97,7 +98,7 @@ export class AllInOne implements Startable {
       replicas: REPLICAS,
       devices: bound.map((port, i) => ({ region: 1, zone: i + 1, host, port, device: DEVICE, weight: 100 }))
     })
-    await Promise.all(bound.map(async (port) => await probe(`${host.includes(':') ? `[${host}]` : host}:${port}`, DEVICE)))
+    await Promise.all(bound.map(async (port) => await probe(hostPort(host, port), DEVICE)))
     await this.startGateway()
   }
 

@@ -11,6 +11,7 @@ import { registerImageApi } from './images/index.ts'
 import { addApiConstraint } from './openstack/api-constraint.ts'
 import { registerS3Api, s3FrameworkErrors, type S3ApiComponents, type S3ApiOptions } from './s3/s3-api.ts'
 import { registerVolumeApi } from './volumes/index.ts'
+import { hostPort } from '../lib/host-port.ts'
 
 export interface GatewayConfig extends S3ApiOptions {
   host: string
@@ -51,7 +52,7 @@ export class Gateway implements Startable {
   }
 
   get address (): string {
-    return `${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${this.port}`
+    return hostPort(this.config.host, this.port)
   }
 
   get metricsPort (): number {

@@ -19,6 +19,7 @@ import { NodeMetrics } from './node-metrics.ts'
 import type { Hasher } from './object-file-format.ts'
 import { ObjectService } from './object-service.ts'
 import { listingStoreService, MAX_MESSAGE_BYTES, objectStoreService } from './proto.ts'
+import { bracketed, hostPort } from '../lib/host-port.ts'
 
 export interface StorageNodeComponents {
   logger: Logger
@@ -63,7 +64,7 @@ export class StorageNode implements Startable {
 
   /** `host:port` clients dial, valid after start(). */
   get address (): string {
-    return `${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${this.port}`
+    return hostPort(this.config.host, this.port)
   }
 
   /** The bound gRPC port (the ephemeral one when configured as 0). */
@@ -100,7 +101,7 @@ export class StorageNode implements Startable {
     const metricsServer = new MetricsServer(this.config.host, this.config.metricsPort, this.registry, this.logger)
     try {
       const port = await new Promise<number>((resolve, reject) => {
-        const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host
+        const host = bracketed(this.config.host)
         server.bindAsync(`${host}:${this.config.port}`, ServerCredentials.createInsecure(), (err, bound) => {
           if (err === null) resolve(bound)
           else reject(err)

@@ -10,6 +10,7 @@ import { ComputeService } from './compute-service.ts'
 import { Hypervisor } from './hypervisor.ts'
 import { InstanceStore } from './instance-store.ts'
 import { computeAgentService } from './proto.ts'
+import { bracketed, hostPort } from '../../lib/host-port.ts'
 
 export interface ComputeAgentComponents {
   logger: Logger
@@ -42,7 +43,7 @@ export class ComputeAgent implements Startable {
   }
 
   get address (): string {
-    return `${this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host}:${this.port}`
+    return hostPort(this.config.host, this.port)
   }
 
   get port (): number {
@@ -78,7 +79,7 @@ export class ComputeAgent implements Startable {
     server.addService(computeAgentService(), new ComputeService({ hypervisor, logger: this.logger }).handlers())
     const metricsServer = new MetricsServer(config.host, config.metricsPort, this.registry, this.logger)
     try {
-      const host = config.host.includes(':') ? `[${config.host}]` : config.host
+      const host = bracketed(config.host)
       const port = await new Promise<number>((resolve, reject) => {
         server.bindAsync(`${host}:${config.port}`, ServerCredentials.createInsecure(), (err, bound) => {
           if (err === null) resolve(bound)

@@ -7,6 +7,7 @@ import { AccessList, DEFAULT_ALLOW } from './access.ts'
 import { NbdConnection } from './connection.ts'
 import { NbdMetrics } from './nbd-metrics.ts'
 import { PskTls } from './tls-psk.ts'
+import { hostPort } from '../../lib/host-port.ts'
 
 /** The spec's interoperable default: clients may always send 32 MiB. */
 const DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024
@@ -67,7 +68,7 @@ export class NbdServer implements Startable {
   }
 
   get address (): string {
-    return `${this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host}:${this.port}`
+    return hostPort(this.options.host, this.port)
   }
 
   async start (): Promise<void> {

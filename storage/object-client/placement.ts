@@ -1,3 +1,5 @@
+import { hostPort } from '../../lib/host-port.ts'
+
 /**
  * What the object client needs from the ring. The ring's Ring class satisfies
  * it structurally; keeping the contract this small lets the client follow a
@@ -21,5 +23,5 @@ export interface PlacementSource {
 }
 
 export function addressOf (device: PlacementDevice): string {
-  return device.host.includes(':') ? `[${device.host}]:${device.port}` : `${device.host}:${device.port}`
+  return hostPort(device.host, device.port)
 }
