@@ -25,6 +25,8 @@ export interface GatewayFileConfig {
   adminCredentialsPath: string
   /** Directory of the embedded control store (volumes, leases, identity). */
   controlPath: string
+  /** An etcd client URL: the control store lives there instead, shared by every gateway of the cluster. */
+  etcdEndpoint?: string
   /** Enables virtual-host style S3 addressing (`bucket.<baseDomain>`). */
   baseDomain?: string
   region: string
@@ -35,7 +37,7 @@ export interface GatewayFileConfig {
   logLevel: string
 }
 
-const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'ringPath', 'credentialsPath', 'adminCredentialsPath', 'controlPath',
+const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'ringPath', 'credentialsPath', 'adminCredentialsPath', 'controlPath', 'etcdEndpoint',
   'baseDomain', 'region', 'nbd', 'volumeLeaseTtlMs', 'logLevel'])
 const NBD_KEYS = new Set(['port', 'allow', 'tlsPskFile'])
 
@@ -77,6 +79,7 @@ export async function loadGatewayConfig (path: string): Promise<GatewayFileConfi
     credentialsPath: resolve(baseDir, requiredString(raw, 'credentialsPath', where)),
     adminCredentialsPath: resolve(baseDir, requiredString(raw, 'adminCredentialsPath', where)),
     controlPath: resolve(baseDir, requiredString(raw, 'controlPath', where)),
+    etcdEndpoint: raw.etcdEndpoint === undefined ? undefined : requiredString(raw, 'etcdEndpoint', where),
     baseDomain,
     region: raw.region === undefined ? 'us-east-1' : requiredString(raw, 'region', where),
     nbd: nbdConfig(raw.nbd, baseDir, where),

@@ -1,4 +1,4 @@
-import { LevelControlStore } from '../lib/control-store/index.ts'
+import { EtcdControlStore, LevelControlStore, type ControlStore } from '../lib/control-store/index.ts'
 import { createLogger } from '../lib/logger.ts'
 import { createRegistry } from '../lib/metrics.ts'
 import { runUntilSignal } from '../lib/run-until-signal.ts'
@@ -30,7 +30,9 @@ export async function runGateway (configPath: string): Promise<void> {
   const clock = new HybridClock()
   const bootstrap = await readBootstrapCredentials(config.credentialsPath)
   const admin = await readAdminCredentials(config.adminCredentialsPath)
-  const control = new LevelControlStore({ path: config.controlPath })
+  const control: ControlStore = config.etcdEndpoint === undefined
+    ? new LevelControlStore({ path: config.controlPath })
+    : new EtcdControlStore({ endpoint: config.etcdEndpoint })
   const tokens = new TokenService({ control })
   let listings: ListingClient | undefined
   let chunks: ReplicatedChunkStore | undefined
