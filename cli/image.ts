@@ -3,9 +3,9 @@ import { createReadStream, createWriteStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { Readable, Transform, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { parseArgs } from 'node:util'
-import { ApiClient, ApiError, apiSettings } from './api-client.ts'
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts'
+import { apiCommand, UsageError } from './api-command.ts'
+import { ApiError, type ApiClient } from './api-client.ts'
+import type { CommandIO } from './io.ts'
 import { printRecord, printTable, type Json } from './output.ts'
 import { progressReporter } from './progress.ts'
 
@@ -23,9 +23,6 @@ RINGSTACK_USER (admin), RINGSTACK_PASSWORD, RINGSTACK_PROJECT (admin) or OS_*.`
 
 const PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 const COLUMNS = ['id', 'name', 'status', 'disk_format', 'size', 'visibility'] as const
-
-class UsageError extends Error {}
-
 
 interface Options {
   file?: string
@@ -133,48 +130,23 @@ const COMMANDS: Record<string, (c: Context) => Promise<void>> = {
 }
 
 /** `ringstack image ...`: talks to the gateway's image API (Glance v2). */
-export async function imageCommand (argv: string[], io: CommandIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const [name, ...rest] = argv
-  if (name === 'help' || name === '--help' || name === '-h') {
-    io.out(USAGE)
-    return EXIT_OK
-  }
-  try {
-    const command = name === undefined ? undefined : COMMANDS[name]
-    if (command === undefined) throw new UsageError(name === undefined ? 'missing command' : `unknown command "${name}"`)
-    const { values, positionals: args } = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        json: { type: 'boolean' },
-        file: { type: 'string' },
-        'disk-format': { type: 'string' },
-        public: { type: 'boolean' },
-        private: { type: 'boolean' },
-        'min-disk': { type: 'string' },
-        'min-ram': { type: 'string' },
-        name: { type: 'string' },
-        property: { type: 'string', multiple: true },
-        'remove-property': { type: 'string', multiple: true }
-      }
-    })
-    const { url, json, ...options } = values
-    await command({ api: new ApiClient(apiSettings(env, url)), args, options, json: json === true, io })
-    return EXIT_OK
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
-      io.err(`ringstack image: ${(err as Error).message}`)
-      io.err(USAGE)
-      return EXIT_USAGE
-    }
-    if (err instanceof ApiError) {
-      io.err(`ringstack image ${name ?? ''}: ${err.message}`)
-      return EXIT_FAILURE
-    }
-    throw err
-  }
-}
+export const imageCommand = apiCommand<Context>({
+  noun: 'image',
+  usage: USAGE,
+  commands: COMMANDS,
+  options: {
+    file: { type: 'string' },
+    'disk-format': { type: 'string' },
+    public: { type: 'boolean' },
+    private: { type: 'boolean' },
+    'min-disk': { type: 'string' },
+    'min-ram': { type: 'string' },
+    name: { type: 'string' },
+    property: { type: 'string', multiple: true },
+    'remove-property': { type: 'string', multiple: true }
+  },
+  context: (base, values) => ({ ...base, options: values as Options })
+})
 
 /** An image by id, or by a name only one visible image has. */
 export async function findImage (api: ApiClient, ref: string): Promise<Json> {

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ApiClient, ApiError, apiSettings } from './api-client.ts'
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts'
+import { apiCommand, UsageError } from './api-command.ts'
+import { ApiError, type ApiClient } from './api-client.ts'
+import type { CommandIO } from './io.ts'
 import { findImage } from './image.ts'
 import { printRecord as printFields, printTable as printRows, type Json } from './output.ts'
 import { formatSize, parseSize } from './sizes.ts'
@@ -23,8 +23,6 @@ SIZE: bytes or with a binary unit (512M, 10G). Volumes are exported over NBD as
 nbd://HOST:10809/<volume id or name>, snapshots read-only likewise.
 The cluster: --url or RINGSTACK_URL (default http://127.0.0.1:8080); login with
 RINGSTACK_USER (admin), RINGSTACK_PASSWORD, RINGSTACK_PROJECT (admin) or OS_*.`
-
-class UsageError extends Error {}
 
 
 interface Context {
@@ -122,43 +120,18 @@ const COMMANDS: Record<string, (c: Context) => Promise<void>> = {
 }
 
 /** `ringstack volume ...`: talks to the gateway's block-storage API. */
-export async function volumeCommand (argv: string[], io: CommandIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const [name, ...rest] = argv
-  if (name === 'help' || name === '--help' || name === '-h') {
-    io.out(USAGE)
-    return EXIT_OK
-  }
-  try {
-    const command = name === undefined ? undefined : COMMANDS[name]
-    if (command === undefined) throw new UsageError(name === undefined ? 'missing command' : `unknown command "${name}"`)
-    const { values, positionals: args } = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options: { url: { type: 'string' }, json: { type: 'boolean' }, size: { type: 'string' }, 'chunk-size': { type: 'string' }, image: { type: 'string' } }
-    })
-    await command({
-      api: new ApiClient(apiSettings(env, values.url)),
-      args,
-      size: sizeOption(values.size, '--size'),
-      chunkSize: sizeOption(values['chunk-size'], '--chunk-size'),
-      image: values.image,
-      json: values.json === true,
-      io
-    })
-    return EXIT_OK
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
-      io.err(`ringstack volume: ${(err as Error).message}`)
-      io.err(USAGE)
-      return EXIT_USAGE
-    }
-    if (err instanceof ApiError) {
-      io.err(`ringstack volume ${name ?? ''}: ${err.message}`)
-      return EXIT_FAILURE
-    }
-    throw err
-  }
-}
+export const volumeCommand = apiCommand<Context>({
+  noun: 'volume',
+  usage: USAGE,
+  commands: COMMANDS,
+  options: { size: { type: 'string' }, 'chunk-size': { type: 'string' }, image: { type: 'string' } },
+  context: (base, values) => ({
+    ...base,
+    size: sizeOption(values.size as string | undefined, '--size'),
+    chunkSize: sizeOption(values['chunk-size'] as string | undefined, '--chunk-size'),
+    image: values.image as string | undefined
+  })
+})
 
 function sizeOption (text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined
