@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { AllInOne } from '../cli/all-in-one.ts'
 import { ApiClient } from '../cli/api-client.ts'
 import { silentLogger } from '../lib/logger.ts'
+import { freePort } from '../lib/free-port.ts'
 
 /** The four fio workloads of the issue; every device is filled first, so reads never hit holes. */
 const WORKLOADS = [
@@ -49,16 +50,6 @@ async function fio (uri: string, workload: typeof WORKLOADS[number], seconds: nu
   const job = (JSON.parse(await readFile(output, 'utf8')) as { jobs: Array<{ read: { iops: number, bw_bytes: number }, write: { iops: number, bw_bytes: number } }> }).jobs[0]!
   const side = workload.rw.includes('read') ? job.read : job.write
   return workload.unit === 'IOPS' ? side.iops : side.bw_bytes / 1024 ** 2
-}
-
-async function freePort (): Promise<number> {
-  const { createServer } = await import('node:net')
-  return await new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 async function rssOf (pid: number): Promise<[number, number]> {

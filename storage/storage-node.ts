@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js'
+import { Server, type ChannelOptions } from '@grpc/grpc-js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Registry } from 'prom-client'
 import xxhash from 'xxhash-wasm'
@@ -19,7 +19,8 @@ import { NodeMetrics } from './node-metrics.ts'
 import type { Hasher } from './object-file-format.ts'
 import { ObjectService } from './object-service.ts'
 import { listingStoreService, MAX_MESSAGE_BYTES, objectStoreService } from './proto.ts'
-import { bracketed, hostPort } from '../lib/host-port.ts'
+import { bindInsecure } from '../lib/grpc-server.ts'
+import { hostPort } from '../lib/host-port.ts'
 
 export interface StorageNodeComponents {
   logger: Logger
@@ -100,13 +101,7 @@ export class StorageNode implements Startable {
     server.addService(chunkStoreService(), chunks.handlers())
     const metricsServer = new MetricsServer(this.config.host, this.config.metricsPort, this.registry, this.logger)
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        const host = bracketed(this.config.host)
-        server.bindAsync(`${host}:${this.config.port}`, ServerCredentials.createInsecure(), (err, bound) => {
-          if (err === null) resolve(bound)
-          else reject(err)
-        })
-      })
+      const port = await bindInsecure(server, this.config.host, this.config.port)
       widenConnectionWindow(server, this.logger)
       await metricsServer.start()
       this.running = { server, port, calls, devices, chunks, chunkDevices, metricsServer }

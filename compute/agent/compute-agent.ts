@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js'
+import { Server } from '@grpc/grpc-js'
 import type { Registry } from 'prom-client'
 import type { Startable } from '../../lib/lifecycle.ts'
 import type { Logger } from '../../lib/logger.ts'
@@ -10,7 +10,8 @@ import { ComputeService } from './compute-service.ts'
 import { Hypervisor } from './hypervisor.ts'
 import { InstanceStore } from './instance-store.ts'
 import { computeAgentService } from './proto.ts'
-import { bracketed, hostPort } from '../../lib/host-port.ts'
+import { bindInsecure } from '../../lib/grpc-server.ts'
+import { hostPort } from '../../lib/host-port.ts'
 
 export interface ComputeAgentComponents {
   logger: Logger
@@ -79,13 +80,7 @@ export class ComputeAgent implements Startable {
     server.addService(computeAgentService(), new ComputeService({ hypervisor, logger: this.logger }).handlers())
     const metricsServer = new MetricsServer(config.host, config.metricsPort, this.registry, this.logger)
     try {
-      const host = bracketed(config.host)
-      const port = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(`${host}:${config.port}`, ServerCredentials.createInsecure(), (err, bound) => {
-          if (err === null) resolve(bound)
-          else reject(err)
-        })
-      })
+      const port = await bindInsecure(server, config.host, config.port)
       await metricsServer.start()
       this.running = { server, port, hypervisor, metricsServer }
     } catch (err) {

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -9,16 +8,7 @@ import test from 'ava'
 import { EtcdControlStore } from '../../lib/control-store/index.ts'
 import { killAndWait } from '../helpers/processes.ts'
 import { controlStoreCompliance } from './compliance.ts'
-
-/** etcd takes explicit ports: ask the kernel for free ones just before starting it. */
-async function freePort (): Promise<number> {
-  return await new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
+import { freePort } from '../../lib/free-port.ts'
 
 let etcd: { child: ChildProcess, dir: string, endpoint: string } | undefined
 

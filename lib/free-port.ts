@@ -1,11 +1,11 @@
 import { createServer } from 'node:net'
 
 /**
- * A TCP port free on `host` right now, for QEMU's host forward. Another
- * process could take it before QEMU binds; QEMU then fails to start and
- * the start is retried with a fresh port.
+ * A TCP port free on `host` right now, for programs that cannot bind port 0
+ * themselves (QEMU's host forward, etcd, the bench's peer servers). Another
+ * process could take it before they bind; callers retry or fail loudly.
  */
-export async function freePort (host: string): Promise<number> {
+export async function freePort (host = '127.0.0.1'): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
