@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises'
+
 /** Result of one closed-loop load phase. */
 export interface PhaseResult {
   name: string
@@ -51,8 +53,20 @@ export function formatTable (results: PhaseResult[]): string {
     rows.push([r.name, (r.ops / r.seconds).toFixed(1), (r.bytes / r.seconds / 1048576).toFixed(1),
       percentile(sorted, 0.5).toFixed(1), percentile(sorted, 0.99).toFixed(1), String(r.errors)])
   }
+  return markdownTable(rows)
+}
+
+/** A Markdown table: the first row is the header, the first column left-aligned, the rest right-aligned. */
+export function markdownTable (rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)))
   const line = (row: string[]): string => `| ${row.map((cell, c) => c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)).join(' | ')} |`
   const rule = `|${widths.map((w, c) => c === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':').join('|')}|`
   return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n')
+}
+
+/** Resident memory of a process now and at its peak (VmRSS, VmHWM), in MiB. */
+export async function memoryMiB (pid: number): Promise<{ rss: number, peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const mib = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024
+  return { rss: mib('VmRSS'), peak: mib('VmHWM') }
 }

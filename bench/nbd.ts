@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { AllInOne } from '../cli/all-in-one.ts'
 import { ApiClient } from '../cli/api-client.ts'
 import { silentLogger } from '../lib/logger.ts'
+import { markdownTable, memoryMiB } from './load.ts'
 import { freePort } from '../lib/free-port.ts'
 
 /** The four fio workloads of the issue; every device is filled first, so reads never hit holes. */
@@ -24,7 +25,7 @@ interface Target {
   uri: string
   stop: () => Promise<void>
   /** Resident memory of the serving process, MiB (current, peak). */
-  rss?: () => Promise<[number, number]>
+  rss?: () => Promise<{ rss: number, peak: number }>
 }
 
 async function run (command: string, args: string[]): Promise<string> {
@@ -50,12 +51,6 @@ async function fio (uri: string, workload: typeof WORKLOADS[number], seconds: nu
   const job = (JSON.parse(await readFile(output, 'utf8')) as { jobs: Array<{ read: { iops: number, bw_bytes: number }, write: { iops: number, bw_bytes: number } }> }).jobs[0]!
   const side = workload.rw.includes('read') ? job.read : job.write
   return workload.unit === 'IOPS' ? side.iops : side.bw_bytes / 1024 ** 2
-}
-
-async function rssOf (pid: number): Promise<[number, number]> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024
-  return [kb('VmRSS'), kb('VmHWM')]
 }
 
 async function waitForNbd (uri: string): Promise<void> {
@@ -85,7 +80,7 @@ async function filePeer (dir: string, name: 'qemu-nbd' | 'nbdkit'): Promise<Targ
   return {
     name,
     uri,
-    rss: async () => await rssOf(child.pid!),
+    rss: async () => await memoryMiB(child.pid!),
     stop: async () => {
       child.kill('SIGTERM')
       await new Promise((resolve) => child.once('exit', resolve))
@@ -101,7 +96,7 @@ async function ringstackTarget (dir: string): Promise<Target> {
   const api = new ApiClient({ url: cluster.httpEndpoint, user: admin.user, password: admin.password, project: admin.project })
   const { volume } = await api.volume<{ volume: { id: string } }>('POST', '/volumes', { volume: { name: 'bench', 'ringstack:size_bytes': SIZE } })
   const uri = `nbd://${cluster.nbdEndpoint}/${volume.id}`
-  return { name: 'ringstack', uri, rss: async () => await rssOf(cluster.gatewayPid!), stop: async () => await cluster.stop() }
+  return { name: 'ringstack', uri, rss: async () => await memoryMiB(cluster.gatewayPid!), stop: async () => await cluster.stop() }
 }
 
 /**
@@ -129,10 +124,8 @@ export async function nbdBench (options: { seconds: number }): Promise<string> {
       const ratio = values[0]! / values[1]!
       rows.push([`${workload.label} (${workload.unit})`, ...values.map((v) => v.toFixed(0)), `${ratio.toFixed(2)}x`, `>= ${ISSUE_TARGETS[workload.label]}x`])
     }
-    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
-    const line = (row: string[]): string => `| ${row.map((cell, c) => c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)).join(' | ')} |`
-    const lines = [line(rows[0]!), `|${widths.map((w, c) => c === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':').join('|')}|`, ...rows.slice(1).map(line)]
-    const [rss, peak] = await targets[0]!.rss!()
+    const lines = [markdownTable(rows)]
+    const { rss, peak } = await targets[0]!.rss!()
     lines.push('', `ringstack gateway RSS after the run: ${rss.toFixed(0)} MiB (peak ${peak.toFixed(0)} MiB)`)
     return lines.join('\n')
   } finally {

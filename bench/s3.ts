@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AllInOne } from '../cli/all-in-one.ts'
 import { silentLogger } from '../lib/logger.ts'
-import { closedLoop, formatTable, type PhaseResult } from './load.ts'
+import { closedLoop, formatTable, memoryMiB, type PhaseResult } from './load.ts'
 import { BenchS3Client, type S3Endpoint } from './s3-client.ts'
 import { SwiftPeer } from './swift-peer.ts'
 
@@ -55,12 +55,6 @@ async function * zeros (total: number): AsyncGenerator<Buffer> {
   for (let sent = 0; sent < total; sent += block.length) yield block.subarray(0, Math.min(block.length, total - sent))
 }
 
-/** Peak resident memory of a process (VmHWM), in MiB. */
-async function peakRssMiB (pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024
-}
-
 /**
  * S3 PUT/GET through ringstack's gateway and through Swift's s3api, in one
  * run on one machine with one load generator, phases interleaved so both
@@ -98,7 +92,7 @@ export async function s3Bench (options: { seconds: number }): Promise<string> {
     const gatewayPid = cluster.gatewayPid
     if (gatewayPid !== undefined) {
       const client = new BenchS3Client(systems[0]!.endpoint, 1)
-      const before = await peakRssMiB(gatewayPid)
+      const before = (await memoryMiB(gatewayPid)).peak
       const gib = 1024 ** 3
       await client.send('PUT', '/bench-memory')
       let t0 = performance.now()
@@ -110,7 +104,7 @@ export async function s3Bench (options: { seconds: number }): Promise<string> {
       client.close()
       if (bytes !== gib) throw new Error(`1 GiB GET returned ${bytes} bytes`)
       lines.push('', `1 GiB through the gateway: PUT ${(1024 / putSeconds).toFixed(0)} MiB/s, GET ${(1024 / getSeconds).toFixed(0)} MiB/s; ` +
-        `gateway peak RSS ${before.toFixed(0)} MiB before, ${(await peakRssMiB(gatewayPid)).toFixed(0)} MiB after`)
+        `gateway peak RSS ${before.toFixed(0)} MiB before, ${(await memoryMiB(gatewayPid)).peak.toFixed(0)} MiB after`)
     }
     return lines.join('\n')
   } finally {
