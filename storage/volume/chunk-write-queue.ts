@@ -61,13 +61,12 @@ export class ChunkWriteQueue {
     const first = queue[0]!
     let count = 1
     if (first.write.kind === 'data') {
-      let end = first.write.offset + first.write.data.length
-      let bytes = first.write.data.length
-      for (const next of queue.slice(1)) {
-        if (next.write.kind !== 'data' || next.write.offset !== end || bytes + next.write.data.length > this.maxBytes) break
-        end += next.write.data.length
-        bytes += next.write.data.length
-        count++
+      const start = first.write.offset
+      let end = start + first.write.data.length
+      for (; count < queue.length; count++) {
+        const next = queue[count]!.write
+        if (next.kind !== 'data' || next.offset !== end || end + next.data.length - start > this.maxBytes) break
+        end += next.data.length
       }
     }
     return queue.splice(0, count)

@@ -51,6 +51,11 @@ export class VolumeExports implements ExportProvider {
     const slash = name.indexOf('/')
     const project = slash === -1 ? undefined : name.slice(0, slash)
     const ref = slash === -1 ? name : name.slice(slash + 1)
+    // Clients (qemu, the compute agent) name exports by id: one key read each, no listing.
+    const volume = await this.volumes.getVolume(project, ref).catch(notFound)
+    if (volume?.id === ref) return { kind: 'volume', record: volume }
+    const snapshot = await this.volumes.getSnapshot(project, ref).catch(notFound)
+    if (snapshot?.id === ref) return { kind: 'snapshot', record: snapshot }
     const found: Target[] = []
     for (const volume of await this.volumes.listVolumes(project)) {
       if (volume.id === ref || volume.name === ref) found.push({ kind: 'volume', record: volume })
@@ -58,12 +63,15 @@ export class VolumeExports implements ExportProvider {
     for (const snapshot of await this.volumes.listSnapshots(project)) {
       if (snapshot.id === ref || snapshot.name === ref) found.push({ kind: 'snapshot', record: snapshot })
     }
-    const exact = found.find((t) => t.record.id === ref)
-    if (exact !== undefined) return exact
     if (found.length === 1) return found[0]!
     if (found.length === 0) throw new ExportError('UnknownExport', `no volume or snapshot ${name}`)
     throw new ExportError('UnknownExport', `${name} is ambiguous: use the id or project/name`)
   }
+}
+
+function notFound (err: unknown): undefined {
+  if (err instanceof VolumeError && err.code === 'NotFound') return undefined
+  throw err
 }
 
 function describe (target: Target): string {
