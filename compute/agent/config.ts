@@ -1,6 +1,5 @@
 import { cpus, totalmem } from 'node:os'
 import { isAbsolute, resolve } from 'node:path'
-import { MAX_SOCKET_PATH_BYTES } from './instance-store.ts'
 import { invalidConfig, isRecord, logLevelOf, onlyKeys, portOf, readConfigFile } from '../../lib/config-file.ts'
 
 export interface AgentConfig {
@@ -9,7 +8,7 @@ export interface AgentConfig {
   /** gRPC port; 0 binds an ephemeral one. */
   port: number
   metricsPort: number
-  /** Holds one directory per instance (its record, QEMU's sockets and logs). */
+  /** Holds one directory per instance (its record and logs); any length (QEMU's sockets live under /tmp, instance-store.ts). */
   dataDir: string
   /** What the scheduler may place here; defaults to the host's CPUs and RAM. */
   vcpus: number
@@ -30,13 +29,6 @@ export interface AgentConfig {
 
 const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'dataDir', 'vcpus', 'ramMiB', 'qemuBinary', 'forwardHost',
   'consoleLogBytes', 'stopTimeoutMs', 'startTimeoutMs', 'detachTimeoutMs', 'diskRetryMs', 'logLevel'])
-
-/**
- * Unix socket paths (sun_path) hold 107 bytes and QEMU's sockets live at
- * <dataDir>/instances/<id>/console.sock: room for UUID ids at least (a
- * longer id is refused when the instance is created).
- */
-const MAX_DATA_DIR_BYTES = MAX_SOCKET_PATH_BYTES - '/instances/'.length - 36 - '/console.sock'.length
 
 export async function loadAgentConfig (path: string): Promise<AgentConfig> {
   const { raw, baseDir } = await readConfigFile(path)
@@ -60,9 +52,6 @@ export function parseAgentConfig (raw: unknown, baseDir = process.cwd(), where =
   const absolute = isAbsolute(dataDir) ? dataDir : resolve(baseDir, dataDir)
   // QEMU's option syntax would split a chardev path at a comma.
   if (absolute.includes(',')) throw invalidConfig(where, '"dataDir" must not contain a comma')
-  if (Buffer.byteLength(absolute) > MAX_DATA_DIR_BYTES) {
-    throw invalidConfig(where, `"dataDir" must be at most ${MAX_DATA_DIR_BYTES} bytes (QEMU's sockets live under it)`)
-  }
   const host = string('host', '127.0.0.1')
   return {
     id: string('id'),

@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { InstancePaths, PlacedDisk } from './qemu-command.ts'
 import type { InstanceSpec, InstanceState } from './types.ts'
@@ -20,21 +21,41 @@ export interface InstanceRecord {
 /** Linux's sun_path is 108 bytes with the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107
 
-/** The agent's data dir: one directory per instance holding its record and QEMU's sockets and logs. */
+/**
+ * Where an agent's QEMU sockets live: a short path derived from its data
+ * dir alone, so any data dir fits sun_path and a restarted agent finds the
+ * sockets of the QEMUs it re-adopts. Fixed under /tmp (not TMPDIR or
+ * XDG_RUNTIME_DIR) because a different environment on restart must not
+ * lose them.
+ */
+export function socketRoot (dataDir: string): string {
+  return join('/tmp', `ringstack-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`)
+}
+
+/**
+ * The agent's data dir: one directory per instance holding its record and
+ * logs; QEMU's sockets sit in a directory of the same name under the
+ * socket root.
+ */
 export class InstanceStore {
   private readonly root: string
+  private readonly sockets: string
 
-  constructor (dataDir: string) {
+  constructor (dataDir: string, sockets = socketRoot(dataDir)) {
     this.root = join(dataDir, 'instances')
+    this.sockets = sockets
   }
 
   paths (id: string): InstancePaths {
     const dir = join(this.root, id)
+    const socketDir = join(this.sockets, id)
     return {
       dir,
+      socketDir,
       record: join(dir, 'instance.json'),
-      qmpSocket: join(dir, 'qmp.sock'),
-      consoleSocket: join(dir, 'console.sock'),
+      pidFile: join(dir, 'qemu.pid'),
+      qmpSocket: join(socketDir, 'qmp.sock'),
+      consoleSocket: join(socketDir, 'console.sock'),
       consoleLog: join(dir, 'console.log'),
       qemuLog: join(dir, 'qemu.log')
     }
@@ -42,6 +63,7 @@ export class InstanceStore {
 
   async ids (): Promise<string[]> {
     await mkdir(this.root, { recursive: true })
+    await this.ownSocketRoot()
     return (await readdir(this.root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
   }
 
@@ -60,6 +82,17 @@ export class InstanceStore {
   }
 
   async remove (id: string): Promise<void> {
-    await rm(this.paths(id).dir, { recursive: true, force: true })
+    const { dir, socketDir } = this.paths(id)
+    await rm(dir, { recursive: true, force: true })
+    await rm(socketDir, { recursive: true, force: true })
+  }
+
+  /** /tmp is shared: the socket root must be our own private directory, not something another user planted. */
+  private async ownSocketRoot (): Promise<void> {
+    await mkdir(this.sockets, { recursive: true, mode: 0o700 })
+    const stat = await lstat(this.sockets)
+    if (!stat.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 0o077) !== 0) {
+      throw new Error(`${this.sockets} must be a directory owned by this user with mode 0700`)
+    }
   }
 }

@@ -1,9 +1,12 @@
 import type { Accelerator, DiskSpec, InstanceSpec } from './types.ts'
 
-/** Files of one instance's run, all inside its directory. */
+/** Files of one instance's run: in its directory, sockets apart in a short path (sun_path holds 107 bytes). */
 export interface InstancePaths {
   dir: string
+  socketDir: string
   record: string
+  /** Also puts the data dir on QEMU's command line, where operators (and tests) find which agent a QEMU belongs to. */
+  pidFile: string
   qmpSocket: string
   consoleSocket: string
   consoleLog: string
@@ -72,6 +75,7 @@ export function qemuArgs (options: QemuCommandOptions): string[] {
     '-smp', String(spec.vcpus),
     '-m', String(spec.ramMiB),
     '-nodefaults', '-no-user-config', '-display', 'none', '-S', '-no-shutdown',
+    '-pidfile', paths.pidFile,
     '-chardev', `socket,id=qmp,path=${paths.qmpSocket},server=on,wait=off`,
     '-mon', 'chardev=qmp,mode=control',
     '-chardev', `socket,id=console,path=${paths.consoleSocket},server=on,wait=off`,

@@ -63,7 +63,7 @@ export class AgentProcess {
   }
 }
 
-/** Pids of the live processes whose command line mentions `path` (QEMU names its sockets there). */
+/** Pids of the live processes whose command line mentions `path` (QEMU names its pid file there). */
 export async function qemuPids (path: string): Promise<number[]> {
   const pids: number[] = []
   for (const entry of await readdir('/proc')) {
