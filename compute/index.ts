@@ -4,3 +4,8 @@ export { loadAgentConfig, parseAgentConfig, type AgentConfig } from './agent/con
 export { ComputeError, type ComputeErrorCode } from './agent/errors.ts'
 export { runComputeAgent } from './agent/main.ts'
 export type { Accelerator, Capacity, DiskSpec, InstanceInfo, InstanceSpec, InstanceState } from './agent/types.ts'
+export {
+  ComputeController, DEFAULT_FLAVORS, ServerError, type ComputeControllerComponents, type ComputeControllerOptions, type CreateServer,
+  type FlavorRecord, type FlavorSpec, type HypervisorRecord, type HypervisorView, type ServerAttachment, type ServerErrorCode,
+  type ServerRecord, type ServerStatus
+} from './controller/index.ts'

@@ -15,6 +15,10 @@ export function checkInstanceId (id: string): void {
   if (!ID.test(id)) throw invalid(`instance id must match ${ID.source}`)
 }
 
+export function checkFwCfgName (name: string): void {
+  if (!FW_CFG_NAME.test(name)) throw invalid(`fw_cfg name ${JSON.stringify(name)} must match ${FW_CFG_NAME.source}`)
+}
+
 export function checkDisk (disk: DiskSpec, where: string): void {
   if (disk.host === '') throw invalid(`${where}: host is required`)
   if (!Number.isInteger(disk.port) || disk.port < 1 || disk.port > 65535) throw invalid(`${where}: port must be 1..65535`)
@@ -36,7 +40,5 @@ export function checkSpec (spec: InstanceSpec, socketPath: string): void {
   if (spec.disks.filter((d) => d.boot).length !== 1) throw invalid('exactly one disk must be the boot disk')
   const serials = new Set(spec.disks.map((d) => d.serial))
   if (serials.size !== spec.disks.length) throw invalid('disk serials must be distinct')
-  for (const name of Object.keys(spec.fwCfg)) {
-    if (!FW_CFG_NAME.test(name)) throw invalid(`fw_cfg name ${JSON.stringify(name)} must match ${FW_CFG_NAME.source}`)
-  }
+  for (const name of Object.keys(spec.fwCfg)) checkFwCfgName(name)
 }

@@ -1,0 +1,6 @@
+export { ComputeController, type ComputeControllerComponents, type ComputeControllerOptions } from './compute-controller.ts'
+export { ServerError, type ServerErrorCode } from './errors.ts'
+export { DEFAULT_FLAVORS, type FlavorSpec } from './flavors.ts'
+export type { HypervisorView } from './hypervisors.ts'
+export type { FlavorRecord, HypervisorRecord, ServerAttachment, ServerRecord, ServerStatus } from './records.ts'
+export type { CreateServer } from './servers.ts'
