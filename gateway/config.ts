@@ -11,6 +11,13 @@ export interface NbdFileConfig {
   tlsPskFile?: string
 }
 
+export interface ComputeFileConfig {
+  /** Compute agents registered (or re-pointed) with the controller on start; more come through the API. */
+  agents: Array<{ name: string, address: string }>
+  /** The address agents reach this gateway's NBD target at (default: the address NBD binds). */
+  nbdHost?: string
+}
+
 export interface GatewayFileConfig {
   id: string
   host: string
@@ -34,12 +41,15 @@ export interface GatewayFileConfig {
   nbd?: NbdFileConfig
   /** A dead volume writer's lease lapses after this long. */
   volumeLeaseTtlMs: number
+  /** The compute controller's settings; it runs in every gateway (with no agents until some are registered). */
+  compute: ComputeFileConfig
   logLevel: string
 }
 
 const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'ringPath', 'credentialsPath', 'adminCredentialsPath', 'controlPath', 'etcdEndpoint',
-  'baseDomain', 'region', 'nbd', 'volumeLeaseTtlMs', 'logLevel'])
+  'baseDomain', 'region', 'nbd', 'volumeLeaseTtlMs', 'compute', 'logLevel'])
 const NBD_KEYS = new Set(['port', 'allow', 'tlsPskFile'])
+const COMPUTE_KEYS = new Set(['agents', 'nbdHost'])
 
 function requiredString (raw: Record<string, unknown>, key: string, where: string): string {
   const value = raw[key]
@@ -59,6 +69,20 @@ function nbdConfig (raw: unknown, baseDir: string, where: string): NbdFileConfig
     port: portOf(raw.port ?? 10809, '"nbd.port"', where),
     allow,
     tlsPskFile: raw.tlsPskFile === undefined ? undefined : resolve(baseDir, requiredString(raw, 'tlsPskFile', where))
+  }
+}
+
+function computeConfig (raw: unknown, where: string): ComputeFileConfig {
+  if (raw === undefined) return { agents: [] }
+  if (!isRecord(raw)) throw invalidConfig(where, '"compute" must be an object')
+  onlyKeys(raw, COMPUTE_KEYS, `${where} (compute)`)
+  const agents = raw.agents ?? []
+  if (!Array.isArray(agents) || !agents.every((a) => isRecord(a) && typeof a.name === 'string' && typeof a.address === 'string')) {
+    throw invalidConfig(where, '"compute.agents" must be a list of { "name", "address": "host:port" }')
+  }
+  return {
+    agents: agents.map((a: Record<string, unknown>) => ({ name: a.name as string, address: a.address as string })),
+    nbdHost: raw.nbdHost === undefined ? undefined : requiredString(raw, 'nbdHost', where)
   }
 }
 
@@ -84,6 +108,7 @@ export async function loadGatewayConfig (path: string): Promise<GatewayFileConfi
     region: raw.region === undefined ? 'us-east-1' : requiredString(raw, 'region', where),
     nbd: nbdConfig(raw.nbd, baseDir, where),
     volumeLeaseTtlMs: ttl,
+    compute: computeConfig(raw.compute, where),
     logLevel: logLevelOf(raw.logLevel, where)
   }
 }

@@ -6,6 +6,8 @@ import { MetricsServer } from '../lib/metrics-server.ts'
 import type { Registry } from '../lib/metrics.ts'
 import type { VolumeService } from '../storage/volume/index.ts'
 import type { ImageService } from '../compute/images/index.ts'
+import type { ComputeController } from '../compute/index.ts'
+import { registerComputeApi } from './compute/index.ts'
 import { registerKeystoneApi, type TokenService, type Users } from './identity/index.ts'
 import { registerImageApi } from './images/index.ts'
 import { addApiConstraint } from './openstack/api-constraint.ts'
@@ -25,13 +27,14 @@ export interface GatewayComponents extends S3ApiComponents {
   tokens: TokenService
   volumes: VolumeService
   images: ImageService
+  compute: ComputeController
   logger: Logger
   metrics: Registry
 }
 
 /**
  * The stateless front door: HTTP APIs on one port (S3, and OpenStack's
- * identity, block-storage and image APIs under /identity, /volume and /image, told apart
+ * identity, block-storage, image and compute APIs under /identity, /volume, /image and /compute, told apart
  * from S3 by how requests authenticate), Prometheus metrics on another, so
  * no bucket name can shadow an operator endpoint.
  */
@@ -78,6 +81,7 @@ export class Gateway implements Startable {
     registerKeystoneApi(app, this.components)
     registerVolumeApi(app, this.components)
     registerImageApi(app, this.components)
+    registerComputeApi(app, this.components)
     await app.listen({ host: this.config.host, port: this.config.port })
     this.app = app
     await this.metricsServer.start()

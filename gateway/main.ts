@@ -7,6 +7,7 @@ import { ReplicatedChunkStore } from '../storage/chunks/index.ts'
 import { GrpcStorageNodeClient, HybridClock, ListingClient, Namespace, NodePool, ObjectClient } from '../storage/index.ts'
 import { VolumeExports, VolumeService } from '../storage/volume/index.ts'
 import { ImageService } from '../compute/images/index.ts'
+import { ComputeController } from '../compute/index.ts'
 import { readAdminCredentials, readBootstrapCredentials } from './bootstrap-credentials.ts'
 import { loadGatewayConfig } from './config.ts'
 import { Gateway } from './gateway.ts'
@@ -17,7 +18,7 @@ import { MemoryCredentialStore } from './s3/auth/index.ts'
 /**
  * Runs one gateway from its config file until SIGINT or SIGTERM: the
  * composition root that wires ring, node clients, object, listing and
- * chunk clients, the control store, volumes, images, identity, the HTTP APIs and
+ * chunk clients, the control store, volumes, images, the compute controller, identity, the HTTP APIs and
  * the NBD target together. Prints `gateway <id> listening on <host>:<port>`
  * (plus ` nbd <host>:<port>` with NBD) once it serves.
  */
@@ -38,6 +39,7 @@ export async function runGateway (configPath: string): Promise<void> {
   let chunks: ReplicatedChunkStore | undefined
   let volumes: VolumeService | undefined
   let images: ImageService | undefined
+  let compute: ComputeController | undefined
   let gateway: Gateway | undefined
   let nbd: NbdServer | undefined
   await runUntilSignal(async () => {
@@ -54,6 +56,17 @@ export async function runGateway (configPath: string): Promise<void> {
     await volumes.start()
     images = new ImageService({ control, volumes, logger: logger.child({ component: 'images' }) }, { holder: config.id })
     await images.start()
+    // NBD serves before the controller starts, which tells agents its address.
+    if (config.nbd !== undefined) {
+      nbd = new NbdServer({ host: config.host, port: config.nbd.port, allow: config.nbd.allow, tls: config.nbd.tlsPskFile === undefined ? undefined : { pskFile: config.nbd.tlsPskFile } },
+        { exports: new VolumeExports({ volumes }), logger: logger.child({ component: 'nbd' }), metrics })
+      await nbd.start()
+    }
+    compute = new ComputeController({ control, volumes, images, logger: logger.child({ component: 'compute' }) }, {
+      nbd: nbd === undefined ? undefined : { host: config.compute.nbdHost ?? config.host, port: nbd.port },
+      agents: config.compute.agents
+    })
+    await compute.start()
     gateway = new Gateway({ host: config.host, port: config.port, metricsPort: config.metricsPort, baseDomain: config.baseDomain, region: config.region }, {
       namespace: new Namespace({ objects, listings, logger }),
       credentials: new MemoryCredentialStore([[bootstrap.accessKeyId, { secretAccessKey: bootstrap.secretAccessKey, principal: bootstrap.project }]]),
@@ -61,19 +74,16 @@ export async function runGateway (configPath: string): Promise<void> {
       tokens,
       volumes,
       images,
+      compute,
       logger,
       metrics
     })
     await gateway.start()
-    if (config.nbd !== undefined) {
-      nbd = new NbdServer({ host: config.host, port: config.nbd.port, allow: config.nbd.allow, tls: config.nbd.tlsPskFile === undefined ? undefined : { pskFile: config.nbd.tlsPskFile } },
-        { exports: new VolumeExports({ volumes }), logger: logger.child({ component: 'nbd' }), metrics })
-      await nbd.start()
-    }
   }, async () => {
     // Exports first: they drain their I/O and release the volumes' leases.
     await nbd?.stop()
     await gateway?.stop()
+    await compute?.stop()
     await images?.stop()
     await volumes?.stop()
     chunks?.close()

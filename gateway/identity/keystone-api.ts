@@ -16,7 +16,8 @@ const CATALOG = [
   { type: 'identity', name: 'keystone', path: '/identity/v3' },
   { type: 'block-storage', name: 'cinder', path: '/volume/v3/{project}' },
   { type: 'volumev3', name: 'cinderv3', path: '/volume/v3/{project}' },
-  { type: 'image', name: 'glance', path: '/image' }
+  { type: 'image', name: 'glance', path: '/image' },
+  { type: 'compute', name: 'nova', path: '/compute/v2.1' }
 ]
 
 const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 413: 'Request Entity Too Large', 500: 'Internal Server Error' }

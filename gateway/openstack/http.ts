@@ -13,6 +13,15 @@ export class HttpError extends RingstackError {
   }
 }
 
+/** Cinder and Nova name their error bodies by kind: `{ itemNotFound: { code, message } }`. */
+const KIND_OF: Record<number, string> = {
+  400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound', 409: 'conflict', 413: 'overLimit', 503: 'serviceUnavailable'
+}
+
+export function faultBody (status: number, message: string): unknown {
+  return { [KIND_OF[status] ?? 'computeFault']: { code: status, message } }
+}
+
 const MAX_JSON_BYTES = 1024 * 1024
 
 /** Request bodies are not parsed by fastify (S3 streams them); OpenStack bodies are small JSON documents. */

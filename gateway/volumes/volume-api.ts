@@ -3,7 +3,8 @@ import type { Logger } from '../../lib/logger.ts'
 import { VolumeError, type VolumeErrorCode, type VolumeService } from '../../storage/volume/index.ts'
 import type { TokenService } from '../identity/index.ts'
 import { OPENSTACK } from '../openstack/api-constraint.ts'
-import { HttpError, readJson, requireToken, respond } from '../openstack/http.ts'
+import { faultBody, HttpError, readJson, requireToken, respond } from '../openstack/http.ts'
+import { objectField, optionalInt, stringField } from '../openstack/json-fields.ts'
 import { GiB, snapshotView, volumeView } from './views.ts'
 
 export interface VolumeApiComponents {
@@ -22,9 +23,6 @@ const STATUS_OF: Record<VolumeErrorCode, number> = {
   Unavailable: 503
 }
 
-/** Cinder names its error bodies by kind. */
-const KIND_OF: Record<number, string> = { 400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound', 409: 'conflict', 413: 'overLimit', 503: 'serviceUnavailable' }
-
 interface Params { project: string, id: string }
 
 /**
@@ -39,7 +37,6 @@ export function registerVolumeApi (app: FastifyInstance, components: VolumeApiCo
   const flattening = new Map<string, { done: number, total: number }>()
   const classify = (err: unknown): HttpError | undefined =>
     err instanceof VolumeError ? new HttpError(STATUS_OF[err.code], err.message, { cause: err }) : undefined
-  const render = (status: number, message: string): unknown => ({ [KIND_OF[status] ?? 'computeFault']: { code: status, message } })
 
   const route = (method: 'GET' | 'POST' | 'DELETE', url: string,
     handler: (ctx: { request: FastifyRequest, reply: FastifyReply, project: string, params: Params }) => Promise<void>): void => {
@@ -47,7 +44,7 @@ export function registerVolumeApi (app: FastifyInstance, components: VolumeApiCo
       method,
       url: `/volume/v3/:project${url}`,
       constraints: OPENSTACK,
-      handler: async (request, reply) => await respond(request, reply, logger, classify, render, async () => {
+      handler: async (request, reply) => await respond(request, reply, logger, classify, faultBody, async () => {
         const params = request.params as Params
         const token = requireToken(request, tokens)
         if (token.principal.projectId !== params.project) throw new HttpError(403, `this token is scoped to project ${token.principal.projectId}`)
@@ -133,26 +130,6 @@ export function registerVolumeApi (app: FastifyInstance, components: VolumeApiCo
     await volumes.deleteSnapshot(project, params.id)
     reply.code(202).send()
   })
-}
-
-function objectField (body: Record<string, unknown>, key: string): Record<string, unknown> {
-  const value = body[key]
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, `"${key}" must be an object`)
-  return value as Record<string, unknown>
-}
-
-function stringField (body: Record<string, unknown>, key: string): string {
-  const value = body[key]
-  if (typeof value !== 'string' || value === '') throw new HttpError(400, `"${key}" must be a non-empty string`)
-  return value
-}
-
-function optionalInt (body: Record<string, unknown>, key: string): number | undefined {
-  const value = body[key]
-  if (value === undefined || value === null) return undefined
-  const n = typeof value === 'string' ? Number(value) : value
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new HttpError(400, `"${key}" must be a positive integer`)
-  return n
 }
 
 function gib (n: number | undefined): number | undefined {

@@ -1,0 +1,1 @@
+export { registerComputeApi, type ComputeApiComponents } from './compute-api.ts'
