@@ -33,7 +33,7 @@ export function apiSettings (env: NodeJS.ProcessEnv, url: string | undefined): A
   }
 }
 
-/** Logs in once (Keystone password auth) and sends requests to the block-storage and image APIs with the token. */
+/** Logs in once (Keystone password auth) and sends requests to the block-storage, image and compute APIs with the token. */
 export class ApiClient {
   private readonly settings: ApiSettings
   private session: Promise<{ token: string, projectId: string }> | undefined
@@ -53,6 +53,13 @@ export class ApiClient {
   async image<T = Record<string, unknown>> (method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
     const { token } = await this.login()
     const response = await this.send(method, `/image/v2${path}`, body, { 'x-auth-token': token, ...(contentType === undefined ? {} : { 'content-type': contentType }) })
+    return response.text === '' ? {} as T : JSON.parse(response.text) as T
+  }
+
+  /** `path` is relative to /compute/v2.1. */
+  async compute<T = Record<string, unknown>> (method: string, path: string, body?: unknown): Promise<T> {
+    const { token } = await this.login()
+    const response = await this.send(method, `/compute/v2.1${path}`, body, { 'x-auth-token': token })
     return response.text === '' ? {} as T : JSON.parse(response.text) as T
   }
 

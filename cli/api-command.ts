@@ -57,3 +57,16 @@ export function apiCommand<C> (spec: ApiCommandSpec<C>) {
     }
   }
 }
+
+/** Exactly `count` positional arguments, or a UsageError quoting the command's usage line. */
+export function expectArgs (args: string[], count: number, usage: string): string[] {
+  if (args.length !== count) throw new UsageError(`usage: ${usage}`)
+  return args
+}
+
+/** A non-negative whole number option (`flag` names it in the error), undefined when absent. */
+export function wholeNumber (text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined
+  if (!/^\d+$/.test(text)) throw new UsageError(`${flag} must be a whole number`)
+  return Number(text)
+}

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { Readable, Transform, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { apiCommand, UsageError } from './api-command.ts'
+import { apiCommand, expectArgs, UsageError, wholeNumber } from './api-command.ts'
 import { ApiError, type ApiClient } from './api-client.ts'
 import type { CommandIO } from './io.ts'
 import { printRecord, printTable, type Json } from './output.ts'
@@ -53,7 +53,7 @@ const COMMANDS: Record<string, (c: Context) => Promise<void>> = {
     const size = (await stat(file).catch(() => { throw new ApiError(0, `cannot read ${file}`) })).size
     const image = await c.api.image<Json>('POST', '/images', {
       name, disk_format: diskFormat, container_format: 'bare', visibility: c.options.public === true ? 'public' : 'private',
-      min_disk: count(c.options['min-disk'], '--min-disk') ?? 0, min_ram: count(c.options['min-ram'], '--min-ram') ?? 0, ...properties(c.options)
+      min_disk: wholeNumber(c.options['min-disk'], '--min-disk') ?? 0, min_ram: wholeNumber(c.options['min-ram'], '--min-ram') ?? 0, ...properties(c.options)
     })
     const id = String(image.id)
     const progress = progressReporter(`uploading ${name}`, size)
@@ -112,9 +112,9 @@ const COMMANDS: Record<string, (c: Context) => Promise<void>> = {
     if (c.options.public === true && c.options.private === true) throw new UsageError('--public or --private, not both')
     if (c.options.public === true) replace('visibility', 'public')
     if (c.options.private === true) replace('visibility', 'private')
-    const minDisk = count(c.options['min-disk'], '--min-disk')
+    const minDisk = wholeNumber(c.options['min-disk'], '--min-disk')
     if (minDisk !== undefined) replace('min_disk', minDisk)
-    const minRam = count(c.options['min-ram'], '--min-ram')
+    const minRam = wholeNumber(c.options['min-ram'], '--min-ram')
     if (minRam !== undefined) replace('min_ram', minRam)
     for (const [key, value] of Object.entries(properties(c.options))) patch.push({ op: 'add', path: `/${pointer(key)}`, value })
     for (const key of c.options['remove-property'] ?? []) patch.push({ op: 'remove', path: `/${pointer(key)}` })
@@ -161,14 +161,7 @@ export async function findImage (api: ApiClient, ref: string): Promise<Json> {
 }
 
 function positionals (c: Context, n: number, usage: string): string[] {
-  if (c.args.length !== n) throw new UsageError(`usage: ringstack image ${usage}`)
-  return c.args
-}
-
-function count (text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined
-  if (!/^\d+$/.test(text)) throw new UsageError(`${flag} must be a whole number`)
-  return Number(text)
+  return expectArgs(c.args, n, `ringstack image ${usage}`)
 }
 
 function properties (options: Options): Record<string, string> {

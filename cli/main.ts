@@ -4,7 +4,7 @@ import { roleCommand } from './role.ts'
 const USAGE = `usage: ringstack <command> [options]
 
 commands:
-  up                 start the all-in-one cluster (ring, storage nodes, gateway) and keep it running
+  up                 start the all-in-one cluster (ring, storage nodes, gateway, compute agent) and keep it running
   ring <verb>        build and inspect the placement ring (create, add, remove, set-weight,
                      rebalance, show, validate)
   storage            run one storage node from its config file (--config FILE)
@@ -12,7 +12,11 @@ commands:
   compute            run one compute agent (QEMU instances on this host) from its config file (--config FILE)
   volume <verb>      volumes, snapshots and clones (create, clone, list, show, extend, delete,
                      flatten, snapshot create|list|show|delete)
+                     attach|detach SERVER VOLUME (live, into a running server)
   image <verb>       Glance-style images (create (uploads), list, show, download, update, delete)
+  server <verb>      servers (create, list, show, console, stop, start, reboot, delete)
+  flavor <verb>      server sizes (create, list, delete)
+  hypervisor <verb>  compute agents the controller places servers on (add, list, remove)
   help               this text
 
 Every command accepts --json for machine-readable output where it prints results.
@@ -26,6 +30,9 @@ const commands: Record<string, () => Promise<Command>> = {
   ring: async () => (await import('../ring/index.ts')).ringCommand,
   volume: async () => (await import('./volume.ts')).volumeCommand,
   image: async () => (await import('./image.ts')).imageCommand,
+  server: async () => (await import('./server.ts')).serverCommand,
+  flavor: async () => (await import('./flavor.ts')).flavorCommand,
+  hypervisor: async () => (await import('./hypervisor.ts')).hypervisorCommand,
   storage: async () => roleCommand('storage', 'storage node', (await import('../storage/index.ts')).runStorageNode,
     'storage node <id> listening on <host>:<port>'),
   gateway: async () => roleCommand('gateway', 'gateway', (await import('../gateway/index.ts')).runGateway,

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { apiCommand, UsageError } from './api-command.ts'
+import { apiCommand, expectArgs, UsageError } from './api-command.ts'
 import { ApiError, type ApiClient } from './api-client.ts'
 import type { CommandIO } from './io.ts'
 import { findImage } from './image.ts'
+import { findServer, volumeId } from './server.ts'
 import { printRecord as printFields, printTable as printRows, type Json } from './output.ts'
 import { formatSize, parseSize } from './sizes.ts'
 
@@ -15,6 +16,8 @@ const USAGE = `usage: ringstack volume <command> [--url URL] [--json]
   extend VOLUME --size SIZE                     grow a volume
   delete VOLUME
   flatten VOLUME                                copy what a clone shares with its snapshot into it
+  attach SERVER VOLUME                          hot-plug the volume into a running server
+  detach SERVER VOLUME                          hot-unplug it (the guest lets go first)
   snapshot create VOLUME NAME                   freeze the volume's current contents
   snapshot list [VOLUME]
   snapshot show SNAPSHOT
@@ -95,6 +98,17 @@ const COMMANDS: Record<string, (c: Context) => Promise<void>> = {
       await sleep(500)
     }
   },
+  attach: async (c) => {
+    const [server, volume] = await attachment(c, 'attach SERVER VOLUME')
+    const { volumeAttachment } = await c.api.compute<{ volumeAttachment: Json }>('POST', `/servers/${server}/os-volume_attachments`,
+      { volumeAttachment: { volumeId: volume } })
+    printFields(c, volumeAttachment)
+  },
+  detach: async (c) => {
+    const [server, volume] = await attachment(c, 'detach SERVER VOLUME')
+    await c.api.compute('DELETE', `/servers/${server}/os-volume_attachments/${volume}`)
+    if (!c.json) c.io.out(`detached volume ${c.args[1]} from server ${c.args[0]}`)
+  },
   snapshot: async (c) => {
     const [verb, ...rest] = c.args
     const sub = { ...c, args: rest }
@@ -141,8 +155,13 @@ function sizeOption (text: string | undefined, flag: string): number | undefined
 }
 
 function positionals (c: Context, count: number, usage: string): string[] {
-  if (c.args.length !== count) throw new UsageError(`usage: ringstack volume ${usage}`)
-  return c.args
+  return expectArgs(c.args, count, `ringstack volume ${usage}`)
+}
+
+/** The server's and the volume's ids from what the command line names them by. */
+async function attachment (c: Context, usage: string): Promise<[string, string]> {
+  const [server, volume] = positionals(c, 2, usage)
+  return [String((await findServer(c.api, server!)).id), await volumeId(c.api, volume!)]
 }
 
 function cell (record: Json, column: string): unknown {
