@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { cpus } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from '../lib/logger.ts'
@@ -25,6 +26,8 @@ export interface AllInOneConfig {
   /** Require NBD over TLS with the pre-shared keys in this `identity:hexkey` file. */
   nbdTlsPskFile?: string
   partPower: number
+  /** The compute agent's gRPC port (0 binds an ephemeral one on first start, kept for restarts); undefined runs no agent. */
+  computePort?: number
 }
 
 const NODES = 3
@@ -38,12 +41,16 @@ const BIN = fileURLToPath(new URL('../bin/ringstack.js', import.meta.url))
  * bodies, whose buffers make GC the largest cost).
  */
 const CHILD_NODE_FLAGS = ['--single-threaded-gc']
+/** Nova's default cpu_allocation_ratio: idle guests share cores well; RAM is not overcommitted. */
+const VCPUS_PER_CORE = 16
+const AGENT_ID = 'compute1'
 
 /**
  * The one-machine cluster behind `ringstack up`: three storage nodes, each
  * its own process with its own data dir and zone, on a ring built on first
- * start and reused afterwards, and a gateway in front of them. Every role runs from a config file, exactly
- * as it would on its own host.
+ * start and reused afterwards, a compute agent, and a gateway in front of
+ * them that registers the agent with its compute controller. Every role
+ * runs from a config file, exactly as it would on its own host.
  */
 export class AllInOne implements Startable {
   private readonly config: AllInOneConfig
@@ -52,6 +59,7 @@ export class AllInOne implements Startable {
   private ring: Ring | undefined
   private readonly ringPath: string
   private gateway: SupervisedProcess | undefined
+  private agent: SupervisedProcess | undefined
   /** Set when this start created the bootstrap S3 key pair (it is shown once). */
   newCredentials: BootstrapCredentials | undefined
   /** Set when this start created the admin login (it is shown once). */
@@ -99,7 +107,38 @@ export class AllInOne implements Startable {
       devices: bound.map((port, i) => ({ region: 1, zone: i + 1, host, port, device: DEVICE, weight: 100 }))
     })
     await Promise.all(bound.map(async (port) => await probe(hostPort(host, port), DEVICE)))
-    await this.startGateway()
+    const agentAddress = this.config.computePort === undefined ? undefined : await this.startAgent(this.config.computePort)
+    await this.startGateway(agentAddress)
+  }
+
+  private get agentConfigPath (): string {
+    return join(this.config.dataDir, `${AGENT_ID}.json`)
+  }
+
+  /** The agent's config names the port it first bound, so a restarted agent is where the controller's registry says. */
+  private async writeAgentConfig (port: number): Promise<void> {
+    await writeFile(this.agentConfigPath, JSON.stringify({
+      id: AGENT_ID, host: this.config.host, port, metricsPort: 0, dataDir: join(this.config.dataDir, 'compute'), vcpus: cpus().length * VCPUS_PER_CORE
+    }, null, 2) + '\n')
+  }
+
+  /** Starts the compute agent; resolves with its address. */
+  private async startAgent (port: number): Promise<string> {
+    const existing = await readFile(this.agentConfigPath, 'utf8').then((text) => JSON.parse(text) as { port: number }, () => undefined)
+    await this.writeAgentConfig(existing?.port ?? port)
+    this.agent = new SupervisedProcess({
+      name: AGENT_ID,
+      command: process.execPath,
+      args: [...CHILD_NODE_FLAGS, BIN, 'compute', '--config', this.agentConfigPath],
+      ready: /^compute agent \S+ listening on (\S+)$/,
+      logFile: join(this.config.dataDir, 'logs', `${AGENT_ID}.log`),
+      logger: this.logger
+    })
+    this.children.push(this.agent)
+    await this.agent.start()
+    const address = this.agent.readyMatch![1]!
+    await this.writeAgentConfig(Number(/:(\d+)$/.exec(address)![1]))
+    return address
   }
 
   private nodeConfigPath (id: string): string {
@@ -114,8 +153,8 @@ export class AllInOne implements Startable {
     }, null, 2) + '\n')
   }
 
-  /** The gateway starts last: it needs the ring and answering nodes. */
-  private async startGateway (): Promise<void> {
+  /** The gateway starts last: it needs the ring and answering nodes, and registers the agent. */
+  private async startGateway (agentAddress: string | undefined): Promise<void> {
     const { dataDir, host } = this.config
     const credentialsPath = join(dataDir, 's3-credentials.json')
     const { credentials, created } = await ensureBootstrapCredentials(credentialsPath)
@@ -136,7 +175,8 @@ export class AllInOne implements Startable {
       baseDomain: this.config.baseDomain,
       nbd: this.config.nbdPort === undefined
         ? undefined
-        : { port: this.config.nbdPort, allow: this.config.nbdAllow, tlsPskFile: this.config.nbdTlsPskFile === undefined ? undefined : resolve(this.config.nbdTlsPskFile) }
+        : { port: this.config.nbdPort, allow: this.config.nbdAllow, tlsPskFile: this.config.nbdTlsPskFile === undefined ? undefined : resolve(this.config.nbdTlsPskFile) },
+      compute: { agents: agentAddress === undefined ? [] : [{ name: AGENT_ID, address: agentAddress }] }
     }, null, 2) + '\n')
     this.gateway = new SupervisedProcess({
       name: 'gateway1',
@@ -172,7 +212,7 @@ export class AllInOne implements Startable {
   describe (): string {
     const nodes = (this.ring?.devices ?? []).filter((d) => d !== undefined).map((d) => `${d.host}:${d.port}`)
     const nbd = this.nbdEndpoint === undefined ? '' : ` nbd=${this.nbdEndpoint}`
-    return `http=${this.httpEndpoint} storage=${nodes.join(',')} ring=${this.ringPath} data=${this.config.dataDir}${nbd}`
+    return `http=${this.httpEndpoint} storage=${nodes.join(',')} ring=${this.ringPath} data=${this.config.dataDir}${nbd}${this.agent === undefined ? '' : ` compute=${this.agent.readyMatch?.[1] ?? ''}`}`
   }
 }
 

@@ -6,11 +6,13 @@ import { createLogger } from '../lib/logger.ts'
 
 const HELP = `usage: ringstack up [--data DIR] [--host ADDR] [--http-port N] [--nbd-port N]
                    [--nbd-allow CIDR,...] [--nbd-tls-psk FILE] [--base-domain DOMAIN]
-                   [--storage-port-base N] [--part-power P]
+                   [--storage-port-base N] [--compute-port N] [--part-power P]
 
 Starts the all-in-one cluster: a ring (built on first start), three storage
-nodes on three data dirs and a gateway serving S3, the OpenStack identity and
-block-storage APIs and NBD, each a child process, all on ADDR. On first start
+nodes on three data dirs, a compute agent (QEMU guests) and a gateway serving
+S3, the OpenStack identity, block-storage, image and compute APIs and NBD,
+each a child process, all on ADDR. Default flavors (m1.tiny ...) are created
+on first start. On first start
 an S3 key pair is taken from RINGSTACK_S3_ACCESS_KEY / RINGSTACK_S3_SECRET_KEY
 and the admin password from RINGSTACK_ADMIN_PASSWORD, or generated, stored in
 DIR/s3-credentials.json and DIR/admin-credentials.json, and printed. Prints one line
@@ -29,7 +31,12 @@ SIGINT/SIGTERM. Logs go to DIR/logs/.
                            path style always works
   --storage-port-base N    storage nodes listen on N, N+1, N+2 (default 6200;
                            0 picks free ports on first start)
-  --part-power P           partition power of a new ring (default 10)`
+  --compute-port N         compute agent's gRPC port (default 6300; 0 picks a free
+                           one on first start)
+  --part-power P           partition power of a new ring (default 10)
+
+Servers keep running when ringstack up stops (the next start's agent takes
+them over again); delete them first to stop their QEMUs.`
 
 export async function upCommand (argv: string[], io: CommandIO): Promise<number> {
   let values
@@ -45,6 +52,7 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
         'nbd-tls-psk': { type: 'string' },
         'base-domain': { type: 'string' },
         'storage-port-base': { type: 'string', default: '6200' },
+        'compute-port': { type: 'string', default: '6300' },
         'part-power': { type: 'string', default: '10' },
         help: { type: 'boolean', short: 'h' }
       }
@@ -61,7 +69,8 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
   const partPower = Number(values['part-power'])
   const httpPort = Number(values['http-port'])
   const nbdPort = Number(values['nbd-port'])
-  for (const [flag, port] of [['--http-port', httpPort], ['--nbd-port', nbdPort]] as const) {
+  const computePort = Number(values['compute-port'])
+  for (const [flag, port] of [['--http-port', httpPort], ['--nbd-port', nbdPort], ['--compute-port', computePort]] as const) {
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       io.err(`ringstack up: ${flag} must be a port number`)
       return EXIT_USAGE
@@ -96,7 +105,8 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
     nbdTlsPskFile: values['nbd-tls-psk'],
     baseDomain,
     storagePortBase: portBase,
-    partPower
+    partPower,
+    computePort
   },
     // The terminal shows the ready line and warnings; each role's full log is in DATA/logs/.
     { logger: createLogger('ringstack-up', { level: process.env.RINGSTACK_LOG_LEVEL ?? 'warn' }) })

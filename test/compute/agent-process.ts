@@ -1,8 +1,7 @@
 import { writeFile } from 'node:fs/promises'
-import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ComputeAgentClient } from '../../compute/index.ts'
-import { killAndWait, spawnRingstack, type Spawned } from '../helpers/processes.ts'
+import { killAndWait, qemuPids, spawnRingstack, type Spawned } from '../helpers/processes.ts'
 
 const READY = /^compute agent \S+ listening on (\S+)$/
 
@@ -61,15 +60,4 @@ export class AgentProcess {
     if (this.spawned !== undefined) await killAndWait(this.spawned.child, 'SIGTERM')
     for (const pid of await qemuPids(join(this.dir, 'data'))) process.kill(pid, 'SIGKILL')
   }
-}
-
-/** Pids of the live processes whose command line mentions `path` (QEMU names its pid file there). */
-export async function qemuPids (path: string): Promise<number[]> {
-  const pids: number[] = []
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
-    if (cmdline.startsWith('qemu-system') && cmdline.includes(path)) pids.push(Number(entry))
-  }
-  return pids
 }

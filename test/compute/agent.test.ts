@@ -8,7 +8,8 @@ import { ComputeError, type ComputeAgentClient, type DiskSpec, type InstanceSpec
 import { guestImage } from '../guest/guest-image.ts'
 import { allInOneForFile, type RunningAllInOne } from '../helpers/all-in-one.ts'
 import { qemuIo, tool } from '../volumes/tools.ts'
-import { AgentProcess, qemuPids } from './agent-process.ts'
+import { qemuPids } from '../helpers/processes.ts'
+import { AgentProcess } from './agent-process.ts'
 
 // Real processes throughout: a ringstack all-in-one serves the volumes over
 // NBD, a `ringstack compute` agent runs QEMU (TCG) on the test guest. Boots

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import type { TestFn } from 'ava'
-import { BIN, killAndWait, spawnRingstack, type Spawned } from './processes.ts'
+import { socketRoot } from '../../compute/agent/instance-store.ts'
+import { BIN, killAndWait, qemuPids, spawnRingstack, type Spawned } from './processes.ts'
 
 const READY = /^ringstack ready http=(\S+) storage=(\S+) ring=(\S+) data=(\S+)/
 
@@ -34,7 +35,7 @@ export class RunningAllInOne {
   static async start (options: AllInOneOptions = {}): Promise<RunningAllInOne> {
     const cluster = new RunningAllInOne(options)
     cluster.dataDir = await mkdtemp(join(tmpdir(), 'ringstack-s3-'))
-    const args = ['up', '--data', join(cluster.dataDir, 'data'), '--http-port', '0', '--nbd-port', '0', '--storage-port-base', '0']
+    const args = ['up', '--data', join(cluster.dataDir, 'data'), '--http-port', '0', '--nbd-port', '0', '--storage-port-base', '0', '--compute-port', '0']
     if (options.baseDomain !== undefined) args.push('--base-domain', options.baseDomain)
     args.push(...options.args ?? [])
     try {
@@ -80,6 +81,16 @@ export class RunningAllInOne {
     return await this.cli<T>('image', args)
   }
 
+  /** Runs `ringstack server <args> --json` as the admin, likewise. */
+  async server<T = Record<string, unknown>> (...args: string[]): Promise<T> {
+    return await this.cli<T>('server', args)
+  }
+
+  /** Runs `ringstack flavor <args> --json` as the admin, likewise. */
+  async flavor<T = Record<string, unknown>> (...args: string[]): Promise<T> {
+    return await this.cli<T>('flavor', args)
+  }
+
   private async cli<T> (command: string, args: string[]): Promise<T> {
     const out = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, [BIN, command, ...args, '--json', '--url', this.endpoint], {
@@ -95,7 +106,12 @@ export class RunningAllInOne {
 
   /** The pid of storage node `node1`..`node3` (its supervisor restarts it when killed). */
   async storagePid (node: string): Promise<number> {
-    const config = join(this.dataDir, 'data', `${node}.json`)
+    return await this.rolePid(node)
+  }
+
+  /** The pid of a child role by its config file's name: `node1`, `gateway`, `compute1` (its supervisor restarts it when killed). */
+  async rolePid (name: string): Promise<number> {
+    const config = join(this.dataDir, 'data', `${name}.json`)
     for (const entry of await readdir('/proc')) {
       if (!/^\d+$/.test(entry)) continue
       const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
@@ -127,10 +143,13 @@ export class RunningAllInOne {
     return this.spawned!.match[3]!
   }
 
-  /** SIGTERM lets `ringstack up` stop its children; the data goes with it. */
+  /** SIGTERM lets `ringstack up` stop its children; the data goes with it, and so do QEMUs the compute agent left running. */
   async stop (): Promise<void> {
     if (this.spawned !== undefined) await killAndWait(this.spawned.child, 'SIGTERM')
     this.spawned = undefined
+    const computeDir = join(this.dataDir, 'data', 'compute')
+    for (const pid of await qemuPids(computeDir)) process.kill(pid, 'SIGKILL')
+    await rm(socketRoot(computeDir), { recursive: true, force: true })
     await rm(this.dataDir, { recursive: true, force: true })
   }
 }

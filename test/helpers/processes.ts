@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readdir, readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
@@ -44,4 +45,15 @@ export async function killAndWait (child: ChildProcess, signal: NodeJS.Signals =
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   child.kill(signal)
   return await exited
+}
+
+/** Pids of the live processes whose command line mentions `path` (QEMU names its pid file there). */
+export async function qemuPids (path: string): Promise<number[]> {
+  const pids: number[] = []
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
+    if (cmdline.startsWith('qemu-system') && cmdline.includes(path)) pids.push(Number(entry))
+  }
+  return pids
 }
