@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { bootBench } from './boot.ts'
 import { nbdBench } from './nbd.ts'
 import { chunksBench } from './chunks.ts'
 import { objectsBench } from './objects.ts'
@@ -8,7 +9,8 @@ const benches: Record<string, (options: { seconds: number }) => Promise<string>>
   nbd: nbdBench,
   objects: objectsBench,
   chunks: chunksBench,
-  s3: s3Bench
+  s3: s3Bench,
+  boot: bootBench
 }
 
 const { positionals, values } = parseArgs({
