@@ -163,21 +163,24 @@ export class AllInOne implements Startable {
     const admin = await ensureAdminCredentials(adminCredentialsPath)
     if (admin.created) this.newAdmin = admin.credentials
     const configPath = join(dataDir, 'gateway.json')
-    await writeFile(configPath, JSON.stringify({
-      id: 'gateway1',
-      host,
-      port: this.config.httpPort,
-      metricsPort: 0,
-      ringPath: this.ringPath,
-      credentialsPath,
-      adminCredentialsPath,
-      controlPath: join(dataDir, 'control'),
-      baseDomain: this.config.baseDomain,
-      nbd: this.config.nbdPort === undefined
-        ? undefined
-        : { port: this.config.nbdPort, allow: this.config.nbdAllow, tlsPskFile: this.config.nbdTlsPskFile === undefined ? undefined : resolve(this.config.nbdTlsPskFile) },
-      compute: { agents: agentAddress === undefined ? [] : [{ name: AGENT_ID, address: agentAddress }] }
-    }, null, 2) + '\n')
+    const writeConfig = async (port: number, nbdPort: number | undefined): Promise<void> => {
+      await writeFile(configPath, JSON.stringify({
+        id: 'gateway1',
+        host,
+        port,
+        metricsPort: 0,
+        ringPath: this.ringPath,
+        credentialsPath,
+        adminCredentialsPath,
+        controlPath: join(dataDir, 'control'),
+        baseDomain: this.config.baseDomain,
+        nbd: nbdPort === undefined
+          ? undefined
+          : { port: nbdPort, allow: this.config.nbdAllow, tlsPskFile: this.config.nbdTlsPskFile === undefined ? undefined : resolve(this.config.nbdTlsPskFile) },
+        compute: { agents: agentAddress === undefined ? [] : [{ name: AGENT_ID, address: agentAddress }] }
+      }, null, 2) + '\n')
+    }
+    await writeConfig(this.config.httpPort, this.config.nbdPort)
     this.gateway = new SupervisedProcess({
       name: 'gateway1',
       command: process.execPath,
@@ -188,6 +191,9 @@ export class AllInOne implements Startable {
     })
     this.children.push(this.gateway)
     await this.gateway.start()
+    // A gateway the supervisor restarts comes back where clients and servers' disks (NBD) expect it, even on ports first picked free.
+    const portOf = (address: string | undefined): number | undefined => address === undefined ? undefined : Number(/:(\d+)$/.exec(address)![1])
+    await writeConfig(portOf(this.gateway.readyMatch![1])!, portOf(this.gateway.readyMatch![2]))
   }
 
   get gatewayPid (): number | undefined {
