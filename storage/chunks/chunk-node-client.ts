@@ -64,6 +64,7 @@ export class ChunkNodeClient {
   private readonly client: ChunkStoreClient
   private readonly options: ChunkNodeClientOptions
   private session: ClientSession | undefined
+  private dataPort: number | undefined
 
   constructor (address: string, options: ChunkNodeClientOptions) {
     this.address = address
@@ -136,27 +137,40 @@ export class ChunkNodeClient {
     return this.session
   }
 
+  /** The last port the node named is tried first: a node restarted on a fixed port needs no gRPC round trip. */
   private async connect (): Promise<Socket> {
+    if (this.dataPort !== undefined) {
+      try {
+        return await this.dial(this.dataPort)
+      } catch {
+        this.dataPort = undefined
+      }
+    }
     const port = await new Promise<number>((resolve, reject) => {
       this.client.DataChannel({}, { deadline: Date.now() + this.options.timeoutMs }, (err, reply) => {
         if (err !== null || reply === undefined) reject(this.error(err))
         else resolve(reply.port)
       })
     })
-    const host = hostOf(this.address)
+    const socket = await this.dial(port)
+    this.dataPort = port
+    return socket
+  }
+
+  private async dial (port: number): Promise<Socket> {
     return await new Promise<Socket>((resolve, reject) => {
-      const socket = connect({ host, port, noDelay: true })
+      const socket = connect({ host: hostOf(this.address), port, noDelay: true })
       const timer = setTimeout(() => socket.destroy(new Error(`no connection in ${this.options.timeoutMs} ms`)), this.options.timeoutMs)
-      socket.once('connect', () => {
-        clearTimeout(timer)
-        socket.off('error', fail)
-        resolve(socket)
-      })
       const fail = (err: Error): void => {
         clearTimeout(timer)
         reject(new StorageError('Unavailable', `${this.address}: data channel on port ${port}: ${err.message}`, { cause: err }))
       }
       socket.once('error', fail)
+      socket.once('connect', () => {
+        clearTimeout(timer)
+        socket.off('error', fail)
+        resolve(socket)
+      })
     })
   }
 
