@@ -15,6 +15,8 @@ export interface NodeConfig {
   port: number
   /** Prometheus /metrics port; 0 binds an ephemeral one. */
   metricsPort: number
+  /** The chunk data channel's TCP port (ChunkStore.DataChannel tells clients); 0 binds an ephemeral one. */
+  chunkDataPort: number
   devices: DeviceConfig[]
   ringPath?: string
   logLevel: string
@@ -22,7 +24,7 @@ export interface NodeConfig {
   drainTimeoutMs: number
 }
 
-const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'devices', 'ringPath', 'logLevel', 'drainTimeoutMs'])
+const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'chunkDataPort', 'devices', 'ringPath', 'logLevel', 'drainTimeoutMs'])
 const DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 const invalid = invalidConfig
@@ -42,6 +44,7 @@ export function parseNodeConfig (raw: unknown, baseDir = process.cwd(), where = 
   if (typeof host !== 'string' || host === '') throw invalid(where, '"host" must be a non-empty string')
   const port = portOf(raw.port, '"port"', where)
   const metricsPort = portOf(raw.metricsPort ?? 0, '"metricsPort"', where)
+  const chunkDataPort = portOf(raw.chunkDataPort ?? 0, '"chunkDataPort"', where)
   const logLevel = logLevelOf(raw.logLevel, where)
   const drainTimeoutMs = raw.drainTimeoutMs ?? 10_000
   if (typeof drainTimeoutMs !== 'number' || !Number.isInteger(drainTimeoutMs) || drainTimeoutMs < 0) {
@@ -52,7 +55,7 @@ export function parseNodeConfig (raw: unknown, baseDir = process.cwd(), where = 
     if (typeof raw.ringPath !== 'string' || raw.ringPath === '') throw invalid(where, '"ringPath" must be a non-empty string')
     ringPath = resolve(baseDir, raw.ringPath)
   }
-  return { id, host, port, metricsPort, devices: devicesOf(raw.devices, baseDir, where), ringPath, logLevel, drainTimeoutMs }
+  return { id, host, port, metricsPort, chunkDataPort, devices: devicesOf(raw.devices, baseDir, where), ringPath, logLevel, drainTimeoutMs }
 }
 
 function devicesOf (raw: unknown, baseDir: string, where: string): DeviceConfig[] {

@@ -10,6 +10,7 @@ import { MAX_CHUNK_MESSAGE_BYTES } from './chunks/chunk-layout.ts'
 import { ChunkMetrics } from './chunks/chunk-metrics.ts'
 import { chunkStoreService } from './chunks/chunk-proto.ts'
 import { ChunkService } from './chunks/chunk-service.ts'
+import { DataChannelListener } from './chunks/data-channel.ts'
 import type { DeviceConfig, NodeConfig } from './config.ts'
 import { Device } from './device.ts'
 import { ListingService } from './listing-service.ts'
@@ -40,6 +41,7 @@ interface Running {
   calls: CallTracker
   devices: Device[]
   chunks: ChunkService
+  dataChannel: DataChannelListener
   chunkDevices: ChunkDevice[]
   metricsServer: MetricsServer
 }
@@ -95,18 +97,24 @@ export class StorageNode implements Startable {
     widenStreamWindow(server, this.logger)
     server.addService(objectStoreService(), new ObjectService({ devices: byName, calls, metrics }).handlers())
     server.addService(listingStoreService(), new ListingService({ devices: byName, calls }).handlers())
+    const dataChannel = new DataChannelListener(this.config.host, this.config.chunkDataPort, (socket) => chunks.session(socket))
     const chunks = new ChunkService({
-      devices: new Map(chunkDevices.map((d) => [d.name, d])), metrics: new ChunkMetrics(this.registry), logger: this.logger
+      devices: new Map(chunkDevices.map((d) => [d.name, d])),
+      metrics: new ChunkMetrics(this.registry),
+      logger: this.logger,
+      dataPort: () => dataChannel.port
     })
     server.addService(chunkStoreService(), chunks.handlers())
     const metricsServer = new MetricsServer(this.config.host, this.config.metricsPort, this.registry, this.logger)
     try {
+      await dataChannel.start()
       const port = await bindInsecure(server, this.config.host, this.config.port)
       widenConnectionWindow(server, this.logger)
       await metricsServer.start()
-      this.running = { server, port, calls, devices, chunks, chunkDevices, metricsServer }
+      this.running = { server, port, calls, devices, chunks, dataChannel, chunkDevices, metricsServer }
     } catch (err) {
       server.forceShutdown()
+      await dataChannel.stop()
       await metricsServer.stop()
       await Promise.all(devices.map(async (d) => await d.close()))
       await Promise.all(chunkDevices.map(async (d) => await d.close()))
@@ -119,10 +127,10 @@ export class StorageNode implements Startable {
     const running = this.running
     if (running === undefined) return
     this.running = undefined
-    const { server, calls, devices, chunks, chunkDevices, metricsServer } = running
+    const { server, calls, devices, chunks, dataChannel, chunkDevices, metricsServer } = running
     const timeout = this.config.drainTimeoutMs
     // Chunk sessions live as long as their clients: end them once their ops are answered.
-    const chunksClosed = chunks.close()
+    const chunksClosed = Promise.all([dataChannel.stop(), chunks.close()])
     const drained = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeout)
       server.tryShutdown(() => {

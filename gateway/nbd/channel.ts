@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { ReplyWriter } from './replies.ts'
-import { SocketReader } from './socket-reader.ts'
+import { SocketReader } from '../../lib/socket-reader.ts'
 import type { PskTls } from './tls-psk.ts'
 
 /** How long a closed channel waits for the peer to close its side before dropping the socket. */

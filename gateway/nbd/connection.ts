@@ -4,7 +4,7 @@ import type { ExportProvider } from '../../storage/volume/block-device.ts'
 import { Channel } from './channel.ts'
 import { negotiate, type Session } from './handshake.ts'
 import type { NbdMetrics } from './nbd-metrics.ts'
-import { EndOfStream } from './socket-reader.ts'
+import { EndOfStream } from '../../lib/socket-reader.ts'
 import type { PskTls } from './tls-psk.ts'
 import { Transmission, type TransmissionEnd } from './transmission.ts'
 

@@ -95,13 +95,17 @@ export const chunks = {
 /**
  * Writes whole messages to the connection's current stream (plain or TLS).
  * A message's buffers go out back to back, so replies to concurrent
- * requests never interleave inside a message. `ready()` is how the request
+ * requests never interleave inside a message. The stream stays corked
+ * until the event loop's next turn, so every reply completed in this one
+ * leaves in one writev: a syscall costs more here than building a reply.
+ * `ready()` is how the request
  * loop honours backpressure: it reads no new request while the socket has
  * more queued than its high-water mark.
  */
 export class ReplyWriter {
   private stream: Duplex
   private drained: Promise<void> | undefined
+  private corked = false
 
   constructor (stream: Duplex) {
     this.stream = stream
@@ -121,10 +125,16 @@ export class ReplyWriter {
   send (message: readonly Buffer[]): void {
     if (!this.open) return
     const stream = this.stream
-    stream.cork()
+    if (!this.corked) {
+      this.corked = true
+      stream.cork()
+      setImmediate(() => {
+        this.corked = false
+        stream.uncork()
+      })
+    }
     let room = true
     for (const buffer of message) room = stream.write(buffer)
-    stream.uncork()
     if (!room && this.drained === undefined) {
       this.drained = new Promise<void>((resolve) => {
         const done = (): void => {

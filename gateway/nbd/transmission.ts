@@ -5,7 +5,7 @@ import { blockErrno } from './errno.ts'
 import type { Session } from './handshake.ts'
 import type { NbdMetrics } from './nbd-metrics.ts'
 import { Cmd, CMD_NAMES, CmdFlag, Errno, isCommand, REQUEST_HEADER_LENGTH, REQUEST_MAGIC, TxFlag, type Command } from './protocol.ts'
-import { EndOfStream } from './socket-reader.ts'
+import { EndOfStream } from '../../lib/socket-reader.ts'
 
 /**
  * The request loop reads no further while this many requests, or this many

@@ -1,4 +1,5 @@
 import { credentials, Metadata, type ChannelOptions, type ServiceError } from '@grpc/grpc-js'
+import { connect, type Socket } from 'node:net'
 import type { ChunkStoreClient } from '../../proto/gen/ringstack/block/v1/ChunkStore.ts'
 import type { ReadOp } from '../../proto/gen/ringstack/block/v1/ReadOp.ts'
 import type { Result__Output } from '../../proto/gen/ringstack/block/v1/Result.ts'
@@ -6,18 +7,14 @@ import type { ScanReply__Output } from '../../proto/gen/ringstack/block/v1/ScanR
 import type { WriteOp } from '../../proto/gen/ringstack/block/v1/WriteOp.ts'
 import { StorageError, type StorageErrorCode } from '../errors.ts'
 import { fromServiceError, isStorageErrorCode } from '../grpc-status.ts'
-import { RECEIVE_WINDOW_BYTES } from '../receive-window.ts'
 import { ChunkStateError } from './chunk-errors.ts'
-import { MAX_CHUNK_MESSAGE_BYTES } from './chunk-layout.ts'
 import { loadChunkStore, stateFromProto, versionFromProto } from './chunk-proto.ts'
 import type { ChunkState } from './chunk-store.ts'
 import { ClientSession } from './client-session.ts'
+import type { FrameCodec } from './data-frames.ts'
+import { hostOf } from '../../lib/host-port.ts'
 
 const CHANNEL_OPTIONS: ChannelOptions = {
-  'grpc.max_receive_message_length': MAX_CHUNK_MESSAGE_BYTES,
-  'grpc.max_send_message_length': MAX_CHUNK_MESSAGE_BYTES,
-  // Reads of many sessions' worth of chunks come back without waiting on window updates.
-  'grpc-node.flow_control_window': RECEIVE_WINDOW_BYTES,
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   // A node that comes back is used again within a second or so.
@@ -25,9 +22,7 @@ const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 1_000,
   'grpc.enable_http_proxy': 0,
   // Retries belong to the replicating client (other replicas).
-  'grpc.enable_retries': 0,
-  // Its own connection: chunk traffic does not queue behind object uploads on a shared one.
-  'grpc.use_local_subchannel_pool': 1
+  'grpc.enable_retries': 0
 }
 
 /**
@@ -44,6 +39,8 @@ function patient (): Metadata {
 const STATE_CODES = new Set<StorageErrorCode>(['StaleChunk', 'Conflict', 'VersionMismatch'])
 
 export interface ChunkNodeClientOptions {
+  /** Shared by a process's clients: the proto is parsed once. */
+  codec: FrameCodec
   /** How long one op or control call may go unanswered before it fails as Unavailable. */
   timeoutMs: number
   /** Deadline of flush and drop, which may fsync or delete many files. */
@@ -56,7 +53,9 @@ export interface NodeScanEntry extends ChunkState {
 
 /**
  * The typed client for one node's ChunkStore: reads and writes go over one
- * session (re-opened when it breaks), control ops as calls of their own.
+ * data-channel session (re-opened when it breaks; the port is asked for
+ * again then, as a restarted node may listen elsewhere), control ops as
+ * gRPC calls of their own.
  * Refusals come back as StorageErrors, with what the replica holds
  * (ChunkStateError) for StaleChunk, Conflict and VersionMismatch.
  */
@@ -65,6 +64,7 @@ export class ChunkNodeClient {
   private readonly client: ChunkStoreClient
   private readonly options: ChunkNodeClientOptions
   private session: ClientSession | undefined
+  private dataPort: number | undefined
 
   constructor (address: string, options: ChunkNodeClientOptions) {
     this.address = address
@@ -131,8 +131,47 @@ export class ChunkNodeClient {
   }
 
   private open (): ClientSession {
-    if (this.session?.open !== true) this.session = new ClientSession(this.client, this.address, this.options.timeoutMs)
+    if (this.session?.open !== true) {
+      this.session = new ClientSession(async () => await this.connect(), this.address, this.options.codec, this.options.timeoutMs)
+    }
     return this.session
+  }
+
+  /** The last port the node named is tried first: a node restarted on a fixed port needs no gRPC round trip. */
+  private async connect (): Promise<Socket> {
+    if (this.dataPort !== undefined) {
+      try {
+        return await this.dial(this.dataPort)
+      } catch {
+        this.dataPort = undefined
+      }
+    }
+    const port = await new Promise<number>((resolve, reject) => {
+      this.client.DataChannel({}, { deadline: Date.now() + this.options.timeoutMs }, (err, reply) => {
+        if (err !== null || reply === undefined) reject(this.error(err))
+        else resolve(reply.port)
+      })
+    })
+    const socket = await this.dial(port)
+    this.dataPort = port
+    return socket
+  }
+
+  private async dial (port: number): Promise<Socket> {
+    return await new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ host: hostOf(this.address), port, noDelay: true })
+      const timer = setTimeout(() => socket.destroy(new Error(`no connection in ${this.options.timeoutMs} ms`)), this.options.timeoutMs)
+      const fail = (err: Error): void => {
+        clearTimeout(timer)
+        reject(new StorageError('Unavailable', `${this.address}: data channel on port ${port}: ${err.message}`, { cause: err }))
+      }
+      socket.once('error', fail)
+      socket.once('connect', () => {
+        clearTimeout(timer)
+        socket.off('error', fail)
+        resolve(socket)
+      })
+    })
   }
 
   private check (result: Result__Output): Result__Output {

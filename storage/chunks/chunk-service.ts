@@ -1,4 +1,5 @@
 import type { sendUnaryData, ServerWritableStream } from '@grpc/grpc-js'
+import type { Socket } from 'node:net'
 import type { ChunkStoreHandlers } from '../../proto/gen/ringstack/block/v1/ChunkStore.ts'
 import type { LayerRequest__Output } from '../../proto/gen/ringstack/block/v1/LayerRequest.ts'
 import type { Op__Output } from '../../proto/gen/ringstack/block/v1/Op.ts'
@@ -15,12 +16,15 @@ import { storedOf } from './chunk-errors.ts'
 import type { ChunkMetrics, ChunkOp } from './chunk-metrics.ts'
 import { stateToProto, versionFromProto, versionToProto } from './chunk-proto.ts'
 import { compareVersions } from './chunk-version.ts'
+import { FrameCodec } from './data-frames.ts'
 import { ServerSession } from './server-session.ts'
 
 export interface ChunkServiceComponents {
   devices: ReadonlyMap<string, ChunkDevice>
   metrics: ChunkMetrics
   logger: Logger
+  /** The data channel's bound port, which DataChannel tells clients. */
+  dataPort: () => number
 }
 
 /** Codes that describe the request or the replica's state, not a node fault: logged at debug. */
@@ -28,15 +32,17 @@ const REFUSALS = new Set(['InvalidArgument', 'Conflict', 'VersionMismatch', 'Sta
 const SCAN_BATCH = 1000
 
 /**
- * The ChunkStore gRPC handlers: data ops arrive on sessions, control ops
- * (scan, fence, flush, drop) as their own calls and apply to every device
- * of the node. close() ends the sessions gracefully (they would otherwise
- * hold the server's drain open) and waits for the control calls.
+ * The ChunkStore: data ops arrive on data-channel sessions (session()),
+ * control ops (scan, fence, flush, drop) as gRPC calls of their own that
+ * apply to every device of the node. close() ends the sessions gracefully
+ * and waits for the control calls.
  */
 export class ChunkService {
   private readonly devices: ReadonlyMap<string, ChunkDevice>
   private readonly metrics: ChunkMetrics
   private readonly logger: Logger
+  private readonly dataPort: () => number
+  private readonly codec = new FrameCodec()
   private readonly sessions = new Set<ServerSession>()
   private controlCalls = 0
   private idleWaiters: Array<() => void> = []
@@ -46,16 +52,22 @@ export class ChunkService {
     this.devices = components.devices
     this.metrics = components.metrics
     this.logger = components.logger
+    this.dataPort = components.dataPort
+  }
+
+  /** Serves one data-channel connection. */
+  session (socket: Socket): void {
+    const session = new ServerSession(socket, this.codec, async (op) => await this.execute(op), this.logger)
+    this.metrics.sessionOpened()
+    this.sessions.add(session)
+    void session.finished.then(() => this.sessions.delete(session))
+    if (this.closing) void session.close()
   }
 
   handlers (): ChunkStoreHandlers {
     return {
-      Session: (call) => {
-        const session = new ServerSession(call, async (op) => await this.execute(op))
-        this.metrics.sessionOpened()
-        this.sessions.add(session)
-        void session.finished.then(() => this.sessions.delete(session))
-        if (this.closing) void session.close()
+      DataChannel: (_call, callback) => {
+        callback(null, { port: this.dataPort() })
       },
       Scan: (call) => {
         void this.control('scan', async () => await this.scan(call), (error) => call.emit('error', toStatus(error)))

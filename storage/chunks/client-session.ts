@@ -1,14 +1,9 @@
-import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js'
-import type { ChunkStoreClient } from '../../proto/gen/ringstack/block/v1/ChunkStore.ts'
+import type { Socket } from 'node:net'
 import type { Op } from '../../proto/gen/ringstack/block/v1/Op.ts'
-import type { OpBatch } from '../../proto/gen/ringstack/block/v1/OpBatch.ts'
 import type { Result__Output } from '../../proto/gen/ringstack/block/v1/Result.ts'
-import type { ResultBatch__Output } from '../../proto/gen/ringstack/block/v1/ResultBatch.ts'
+import { EndOfStream, SocketReader } from '../../lib/socket-reader.ts'
 import { StorageError } from '../errors.ts'
-import { fromServiceError } from '../grpc-status.ts'
-
-/** A batch of ops stops growing at this many data bytes (one big write still goes, alone). */
-const MAX_BATCH_BYTES = 1024 * 1024
+import type { FrameCodec } from './data-frames.ts'
 
 interface Pending {
   resolve: (result: Result__Output) => void
@@ -16,44 +11,42 @@ interface Pending {
   deadline: number
 }
 
+/** Results are read ahead up to this many bytes before the socket is paused. */
+const READ_AHEAD_BYTES = 4 * 1024 * 1024
+
 /**
- * The client's half of one multiplexed session with a node: ops get an id
- * and go out gathered into one message per tick (everything a burst of
- * callers issued together), results are matched back by id in whatever
- * order they come. An op unanswered after `timeoutMs` fails as Unavailable
- * (a frozen node must not hang a write); a late answer is dropped. When the
- * stream breaks or the node ends it, every unanswered op fails as
- * Unavailable and the session is over: the owner opens a new one.
+ * The client's half of one data-channel connection to a node: ops get an
+ * id and go out as frames, corked per tick so a burst of callers leaves in
+ * one writev; results are matched back by id in whatever order they come.
+ * Ops sent before the connection is up wait for it. An op unanswered after
+ * `timeoutMs` fails as Unavailable (a frozen node must not hang a write); a
+ * late answer is dropped. When the connection breaks or the node ends it,
+ * every unanswered op fails as Unavailable and the session is over: the
+ * owner opens a new one.
  */
 export class ClientSession {
-  private readonly call: ClientDuplexStream<OpBatch, ResultBatch__Output>
   private readonly address: string
+  private readonly codec: FrameCodec
   private readonly timeoutMs: number
   private readonly pending = new Map<number, Pending>()
+  private socket: Socket | undefined
+  /** Frames sent before the connection was up. */
+  private early: Buffer[] = []
   private nextId = 1
-  private queue: Op[] = []
-  private scheduled = false
-  private blocked = false
+  private corked = false
   private over: StorageError | undefined
   private sweeper: NodeJS.Timeout | undefined
 
-  constructor (client: ChunkStoreClient, address: string, timeoutMs: number) {
+  constructor (connect: () => Promise<Socket>, address: string, codec: FrameCodec, timeoutMs: number) {
     this.address = address
+    this.codec = codec
     this.timeoutMs = timeoutMs
-    this.call = client.Session()
-    this.call.on('data', (batch: ResultBatch__Output) => {
-      for (const result of batch.results) {
-        const pending = this.pending.get(result.id)
-        if (pending === undefined) continue
-        this.pending.delete(result.id)
-        pending.resolve(result)
-      }
+    connect().then((socket) => this.attach(socket), (err: unknown) => {
+      this.end(err instanceof StorageError ? err : new StorageError('Unavailable', `${address}: ${String(err)}`, { cause: err }))
     })
-    this.call.on('error', (err: ServiceError) => this.end(fromServiceError(err, address)))
-    this.call.on('end', () => this.end(new StorageError('Unavailable', `${address}: the node ended the session`)))
   }
 
-  /** False once the stream is over; a new session is needed. */
+  /** False once the connection is over; a new session is needed. */
   get open (): boolean {
     return this.over === undefined
   }
@@ -65,12 +58,7 @@ export class ClientSession {
     const result = new Promise<Result__Output>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, deadline: Date.now() + this.timeoutMs })
     })
-    this.queue.push({ ...op, id })
-    if (!this.scheduled && !this.blocked) {
-      this.scheduled = true
-      // After the microtasks of this turn: whatever they send joins the batch.
-      process.nextTick(() => this.flush())
-    }
+    this.write(this.codec.encodeOp({ ...op, id }))
     this.sweeper ??= setInterval(() => this.expire(), Math.max(20, Math.floor(this.timeoutMs / 4))).unref()
     return await result
   }
@@ -79,24 +67,50 @@ export class ClientSession {
     this.end(new StorageError('Unavailable', `${this.address}: the session was closed`))
   }
 
-  private flush (): void {
-    this.scheduled = false
-    while (this.queue.length > 0 && !this.blocked && this.over === undefined) {
-      let bytes = 0
-      let n = 0
-      while (n < this.queue.length && (n === 0 || bytes + dataLength(this.queue[n]!) <= MAX_BATCH_BYTES)) {
-        bytes += dataLength(this.queue[n]!)
-        n++
+  private write (buffers: Buffer[]): void {
+    const socket = this.socket
+    if (socket === undefined) {
+      this.early.push(...buffers)
+      return
+    }
+    if (!this.corked) {
+      this.corked = true
+      socket.cork()
+      // After the microtasks of this turn: whatever they send leaves in the same writev.
+      process.nextTick(() => {
+        this.corked = false
+        socket.uncork()
+      })
+    }
+    for (const buffer of buffers) socket.write(buffer)
+  }
+
+  private attach (socket: Socket): void {
+    if (this.over !== undefined) {
+      socket.destroy()
+      return
+    }
+    this.socket = socket
+    socket.setNoDelay(true)
+    socket.on('error', (err) => this.end(new StorageError('Unavailable', `${this.address}: ${err.message}`, { cause: err })))
+    const early = this.early
+    this.early = []
+    this.write(early)
+    void this.readResults(new SocketReader(socket, READ_AHEAD_BYTES))
+  }
+
+  private async readResults (reader: SocketReader): Promise<void> {
+    try {
+      for (;;) {
+        const result = await this.codec.readResult(reader)
+        const pending = this.pending.get(result.id)
+        if (pending === undefined) continue
+        this.pending.delete(result.id)
+        pending.resolve(result)
       }
-      const ops = this.queue.slice(0, n)
-      this.queue = this.queue.slice(n)
-      if (!this.call.write({ ops })) {
-        this.blocked = true
-        this.call.once('drain', () => {
-          this.blocked = false
-          this.flush()
-        })
-      }
+    } catch (err) {
+      const message = err instanceof EndOfStream ? 'the node ended the session' : `bad frame from the node: ${String(err)}`
+      this.end(new StorageError('Unavailable', `${this.address}: ${message}`, { cause: err }))
     }
   }
 
@@ -115,19 +129,14 @@ export class ClientSession {
     if (this.over !== undefined) return
     this.over = error
     this.stopSweeper()
-    this.queue = []
+    this.early = []
     for (const pending of this.pending.values()) pending.reject(error)
     this.pending.clear()
-    this.call.cancel()
+    this.socket?.destroy()
   }
 
   private stopSweeper (): void {
     if (this.sweeper !== undefined) clearInterval(this.sweeper)
     this.sweeper = undefined
   }
-}
-
-function dataLength (op: Omit<Op, 'id'>): number {
-  const data = op.write?.data
-  return data === undefined || typeof data === 'string' ? 0 : data.length
 }

@@ -4,6 +4,7 @@ export {
 export { ReplicatedChunkStore, type ReplicatedChunkStoreComponents, type ReplicatedChunkStoreOptions } from './replicated-chunk-store.ts'
 export type { ChunkPlacement, ChunkPlacementSource } from './chunk-placement.ts'
 export { ChunkNodeClient, type ChunkNodeClientOptions, type NodeScanEntry } from './chunk-node-client.ts'
+export { FrameCodec } from './data-frames.ts'
 export { ChunkStateError } from './chunk-errors.ts'
 export { compareVersions, sameVersion, formatVersion } from './chunk-version.ts'
 export { MAX_CHUNK_SIZE, chunkFile } from './chunk-layout.ts'

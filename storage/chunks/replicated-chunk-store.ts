@@ -5,6 +5,7 @@ import { Candidates } from '../object-client/candidates.ts'
 import { NodePool } from '../object-client/node-pool.ts'
 import { addressOf, type PlacementDevice } from '../object-client/placement.ts'
 import { checkChunkSize, checkIndex, checkLayer, checkRange, checkWriteVersion } from './chunk-layout.ts'
+import { FrameCodec } from './data-frames.ts'
 import { ChunkNodeClient } from './chunk-node-client.ts'
 import { chunkPartition, nodesOf, type ChunkPlacementSource } from './chunk-placement.ts'
 import type { ChunkRef, ChunkState, ChunkStore, ChunkVersion, ChunkWriteRequest } from './chunk-store.ts'
@@ -51,7 +52,8 @@ export class ReplicatedChunkStore implements ChunkStore {
     this.metrics = new ChunkClientMetrics(components.metrics)
     this.replicas = options.replicas
     const timeoutMs = options.nodeTimeoutMs ?? 10_000
-    this.pool = new NodePool((address) => new ChunkNodeClient(address, { timeoutMs, slowTimeoutMs: Math.max(timeoutMs, SLOW_CALL_MS) }),
+    const codec = new FrameCodec()
+    this.pool = new NodePool((address) => new ChunkNodeClient(address, { codec, timeoutMs, slowTimeoutMs: Math.max(timeoutMs, SLOW_CALL_MS) }),
       { suppressMs: options.suppressMs ?? 5_000 })
   }
 

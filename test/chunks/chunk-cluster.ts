@@ -1,6 +1,6 @@
 import type { ExecutionContext } from 'ava'
 import { createLogger, silentLogger } from '../../lib/logger.ts'
-import { ChunkNodeClient, ReplicatedChunkStore, chunkPartition, type ChunkRef, type ReplicatedChunkStoreOptions } from '../../storage/chunks/index.ts'
+import { ChunkNodeClient, FrameCodec, ReplicatedChunkStore, chunkPartition, type ChunkRef, type ReplicatedChunkStoreOptions } from '../../storage/chunks/index.ts'
 import type { PlacementDevice } from '../../storage/object-client/index.ts'
 import { TestCluster } from '../helpers/cluster.ts'
 
@@ -36,7 +36,7 @@ Promise<ChunkCluster> {
     node: (i) => {
       let client = clients.get(i)
       if (client === undefined) {
-        client = new ChunkNodeClient(`127.0.0.1:${cluster.nodes[i]!.port}`, { timeoutMs: 5_000, slowTimeoutMs: 30_000 })
+        client = new ChunkNodeClient(`127.0.0.1:${cluster.nodes[i]!.port}`, { codec: new FrameCodec(), timeoutMs: 5_000, slowTimeoutMs: 30_000 })
         clients.set(i, client)
       }
       return client
