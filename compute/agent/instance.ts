@@ -301,7 +301,8 @@ export class Instance {
         qmp = await QmpClient.connect(this.paths.qmpSocket)
       } catch (err) {
         if (Date.now() > until) throw err
-        await sleep(100)
+        // QEMU listens within a few tens of milliseconds, and the guest waits (-S) until we are in.
+        await sleep(20)
       }
     }
     this.qmp = qmp
