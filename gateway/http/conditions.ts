@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { S3Error } from './errors.ts'
 
 /** What a precondition is checked against: the current object, or none. */
 export interface ConditionSubject {
@@ -7,12 +6,18 @@ export interface ConditionSubject {
   lastModified: Date
 }
 
+/** Why a precondition stopped a request: 412 (`failed`) or 304 (`not-modified`), naming the header. */
+export interface ConditionOutcome {
+  outcome: 'failed' | 'not-modified'
+  condition: string
+}
+
 function header (headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name]
   return Array.isArray(value) ? value.join(',') : value
 }
 
-function etagMatches (list: string, etag: string): boolean {
+export function etagMatches (list: string, etag: string): boolean {
   return list.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/^"|"$/g, ''))
     .some((t) => t === '*' || t === etag)
 }
@@ -25,47 +30,49 @@ function parseDate (value: string | undefined): number | undefined {
 }
 
 /**
- * RFC 7232 preconditions for GET/HEAD as S3 evaluates them: If-Match and
- * If-Unmodified-Since fail with 412, If-None-Match and If-Modified-Since
- * with 304; If-Match wins over If-Unmodified-Since and If-None-Match over
- * If-Modified-Since. `prefix` reads the x-amz-copy-source-if-* variants.
+ * RFC 7232 preconditions for GET/HEAD, as S3 and Swift both evaluate them:
+ * If-Match and If-Unmodified-Since fail with 412, If-None-Match and
+ * If-Modified-Since with 304; If-Match wins over If-Unmodified-Since and
+ * If-None-Match over If-Modified-Since. `prefix` reads variants such as
+ * S3's x-amz-copy-source-if-*. Undefined when the request may proceed.
  */
-export function checkReadConditions (headers: IncomingHttpHeaders, subject: ConditionSubject, prefix = ''): void {
+export function evaluateReadConditions (headers: IncomingHttpHeaders, subject: ConditionSubject, prefix = ''): ConditionOutcome | undefined {
   const ifMatch = header(headers, `${prefix}if-match`)
   const ifNoneMatch = header(headers, `${prefix}if-none-match`)
   const ifModifiedSince = parseDate(header(headers, `${prefix}if-modified-since`))
   const ifUnmodifiedSince = parseDate(header(headers, `${prefix}if-unmodified-since`))
   const modified = Math.floor(subject.lastModified.getTime() / 1000)
-  // A failed copy-source condition is always 412: there is nothing to "not modify".
-  const notModified = prefix === '' ? 'NotModified' : 'PreconditionFailed'
   if (ifMatch !== undefined) {
-    if (!etagMatches(ifMatch, subject.etag)) throw new S3Error('PreconditionFailed', undefined, { details: { Condition: `${prefix}If-Match` } })
+    if (!etagMatches(ifMatch, subject.etag)) return { outcome: 'failed', condition: `${prefix}If-Match` }
   } else if (ifUnmodifiedSince !== undefined && modified > ifUnmodifiedSince) {
-    throw new S3Error('PreconditionFailed', undefined, { details: { Condition: `${prefix}If-Unmodified-Since` } })
+    return { outcome: 'failed', condition: `${prefix}If-Unmodified-Since` }
   }
   if (ifNoneMatch !== undefined) {
-    if (etagMatches(ifNoneMatch, subject.etag)) throw new S3Error(notModified)
+    if (etagMatches(ifNoneMatch, subject.etag)) return { outcome: 'not-modified', condition: `${prefix}If-None-Match` }
   } else if (ifModifiedSince !== undefined && modified <= ifModifiedSince) {
-    throw new S3Error(notModified)
+    return { outcome: 'not-modified', condition: `${prefix}If-Modified-Since` }
   }
+  return undefined
 }
 
 /**
  * Conditional PUT: `If-None-Match: *` fails when the key exists, `If-Match`
- * when it is missing or has another ETag. `current` is undefined when the
- * key does not exist.
+ * when it is missing (`missing`) or has another ETag. `current` is undefined
+ * when the key does not exist. `unsupported` is an If-None-Match other than *.
  */
-export function checkWriteConditions (headers: IncomingHttpHeaders, current: ConditionSubject | undefined): void {
+export function evaluateWriteConditions (headers: IncomingHttpHeaders, current: ConditionSubject | undefined):
+ConditionOutcome | { outcome: 'missing' | 'unsupported', condition: string } | undefined {
   const ifNoneMatch = header(headers, 'if-none-match')
   const ifMatch = header(headers, 'if-match')
   if (ifNoneMatch !== undefined) {
-    if (ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *')
-    if (current !== undefined) throw new S3Error('PreconditionFailed', undefined, { details: { Condition: 'If-None-Match' } })
+    if (ifNoneMatch.trim() !== '*') return { outcome: 'unsupported', condition: 'If-None-Match' }
+    if (current !== undefined) return { outcome: 'failed', condition: 'If-None-Match' }
   }
   if (ifMatch !== undefined) {
-    if (current === undefined) throw new S3Error('NoSuchKey')
-    if (!etagMatches(ifMatch, current.etag)) throw new S3Error('PreconditionFailed', undefined, { details: { Condition: 'If-Match' } })
+    if (current === undefined) return { outcome: 'missing', condition: 'If-Match' }
+    if (!etagMatches(ifMatch, current.etag)) return { outcome: 'failed', condition: 'If-Match' }
   }
+  return undefined
 }
 
 export function hasWriteConditions (headers: IncomingHttpHeaders): boolean {

@@ -5,7 +5,7 @@ import type { Logger } from '../../lib/logger.ts'
 import type { TokenService } from '../identity/index.ts'
 import { OPENSTACK } from '../openstack/api-constraint.ts'
 import { HttpError, readJson, readJsonValue, requireToken, respond } from '../openstack/http.ts'
-import { parseRange, resolveRange } from '../s3/range.ts'
+import { parseRange, resolveRange } from '../http/range.ts'
 import { imageView } from './views.ts'
 
 export interface ImageApiComponents {

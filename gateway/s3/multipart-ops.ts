@@ -10,7 +10,7 @@ import {
 import { metadataFromHeaders } from './object-metadata.ts'
 import { conditionSubject, copySourcePath, objectPath, trailerMetadata } from './object-ops.ts'
 import { headIfExists, openObject } from './object-reader.ts'
-import { parseRange } from './range.ts'
+import { parseRange } from '../http/range.ts'
 import { readDocument } from './request-body.ts'
 import type { S3Context } from './s3-api.ts'
 import { keyEncoder } from './list-ops.ts'

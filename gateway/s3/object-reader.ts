@@ -2,7 +2,7 @@ import type { Logger } from '../../lib/logger.ts'
 import { StorageError, type Namespace, type ObjectInfo, type ObjectPath, type ObjectRead } from '../../storage/index.ts'
 import { S3Error } from './errors.ts'
 import { isManifest, manifestBody, manifestSize, readManifest, removeManifestParts } from './multipart-manifest.ts'
-import { resolveRange, type RequestedRange } from './range.ts'
+import { resolveRange, type RequestedRange } from '../http/range.ts'
 
 export interface OpenedObject {
   info: ObjectInfo

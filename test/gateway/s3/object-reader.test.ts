@@ -2,7 +2,7 @@ import test from 'ava'
 import { StorageError, type Namespace, type ObjectInfo, type ObjectPath, type ObjectRead } from '../../../storage/index.ts'
 import type { S3Error } from '../../../gateway/s3/errors.ts'
 import { openObject } from '../../../gateway/s3/object-reader.ts'
-import { parseRange } from '../../../gateway/s3/range.ts'
+import { parseRange } from '../../../gateway/http/range.ts'
 
 /** openObject against a one-object store that answers reads as the object client does. */
 function storeOf (body: Buffer): Namespace {
