@@ -79,7 +79,7 @@ export class Gateway implements Startable {
     addApiConstraint(app)
     registerS3Api(app, this.components, this.config)
     registerKeystoneApi(app, this.components)
-    registerVolumeApi(app, this.components)
+    registerVolumeApi(app, { ...this.components, attachedTo: async (volumeId) => await this.components.compute.servers.attachmentOf(volumeId) })
     registerImageApi(app, this.components)
     registerComputeApi(app, this.components)
     await app.listen({ host: this.config.host, port: this.config.port })

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { InstancePaths, PlacedDisk } from './qemu-command.ts'
 import type { InstanceSpec, InstanceState } from './types.ts'
@@ -63,7 +63,6 @@ export class InstanceStore {
 
   async ids (): Promise<string[]> {
     await mkdir(this.root, { recursive: true })
-    await this.ownSocketRoot()
     return (await readdir(this.root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name)
   }
 
@@ -85,14 +84,21 @@ export class InstanceStore {
     const { dir, socketDir } = this.paths(id)
     await rm(dir, { recursive: true, force: true })
     await rm(socketDir, { recursive: true, force: true })
+    // The last instance takes the socket root with it; an agent without instances leaves nothing in /tmp.
+    await rmdir(this.sockets).catch(() => {})
   }
 
-  /** /tmp is shared: the socket root must be our own private directory, not something another user planted. */
-  private async ownSocketRoot (): Promise<void> {
+  /**
+   * Makes the instance's socket directory, in a socket root that must be
+   * our own private directory: /tmp is shared, and another user could
+   * have planted one.
+   */
+  async prepareSockets (id: string): Promise<void> {
     await mkdir(this.sockets, { recursive: true, mode: 0o700 })
     const stat = await lstat(this.sockets)
     if (!stat.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 0o077) !== 0) {
       throw new Error(`${this.sockets} must be a directory owned by this user with mode 0700`)
     }
+    await mkdir(this.paths(id).socketDir, { recursive: true, mode: 0o700 })
   }
 }

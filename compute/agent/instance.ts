@@ -258,7 +258,7 @@ export class Instance {
   private async launch (): Promise<void> {
     const { spec } = this.record
     await mkdir(this.paths.dir, { recursive: true })
-    await mkdir(this.paths.socketDir, { recursive: true, mode: 0o700 })
+    await this.components.store.prepareSockets(this.id)
     await Promise.all([rm(this.paths.qmpSocket, { force: true }), rm(this.paths.consoleSocket, { force: true })])
     const sshPort = await freePort(this.components.forwardHost)
     const disks = [...spec.disks.map((disk, i) => ({ disk, node: `disk${i}` })), ...this.record.attachments]

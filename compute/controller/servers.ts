@@ -241,6 +241,15 @@ export class Servers {
     })
   }
 
+  /** Which server (of any project) the volume is attached to, its boot volume included, and as which device. */
+  async attachmentOf (volumeId: string): Promise<{ serverId: string, device: string } | undefined> {
+    const claim = await this.c.control.get<VolumeClaim>(keys.volumeClaim(volumeId))
+    const server = claim === undefined ? undefined : await this.record(claim.value.serverId)
+    if (server === undefined) return undefined
+    const device = volumeId === server.bootVolume ? '/dev/vda' : server.attachments.find((a) => a.volumeId === volumeId)?.device ?? ''
+    return { serverId: server.id, device }
+  }
+
   /** Writes back what agents say about every server not busy here (what a read does for one). */
   async reconcile (): Promise<void> {
     await this.list(undefined)

@@ -2,8 +2,15 @@ import type { SnapshotRecord, VolumeRecord, VolumeStatus } from '../../storage/v
 
 export const GiB = 1024 ** 3
 
+/** The server a volume is attached to (the compute controller's record of it). */
+export interface VolumeAttachment {
+  serverId: string
+  device: string
+}
+
 /** Cinder's JSON shape, sizes in whole GiB as it has them, plus exact bytes under our own prefix. */
-export function volumeView (volume: VolumeRecord, status: VolumeStatus | 'flattening', progress?: { done: number, total: number }): Record<string, unknown> {
+export function volumeView (volume: VolumeRecord, status: VolumeStatus | 'flattening', progress?: { done: number, total: number },
+  attachment?: VolumeAttachment): Record<string, unknown> {
   return {
     id: volume.id,
     name: volume.name,
@@ -15,7 +22,9 @@ export function volumeView (volume: VolumeRecord, status: VolumeStatus | 'flatte
     multiattach: false,
     volume_type: 'ringstack',
     availability_zone: 'nova',
-    attachments: [],
+    attachments: attachment === undefined
+      ? []
+      : [{ id: volume.id, attachment_id: volume.id, volume_id: volume.id, server_id: attachment.serverId, device: attachment.device, host_name: null }],
     metadata: {},
     'os-vol-tenant-attr:tenant_id': volume.project,
     'ringstack:size_bytes': volume.size,

@@ -5,12 +5,14 @@ import type { TokenService } from '../identity/index.ts'
 import { OPENSTACK } from '../openstack/api-constraint.ts'
 import { faultBody, HttpError, readJson, requireToken, respond } from '../openstack/http.ts'
 import { objectField, optionalInt, stringField } from '../openstack/json-fields.ts'
-import { GiB, snapshotView, volumeView } from './views.ts'
+import { GiB, snapshotView, volumeView, type VolumeAttachment } from './views.ts'
 
 export interface VolumeApiComponents {
   volumes: VolumeService
   tokens: TokenService
   logger: Logger
+  /** Which server a volume is attached to, from the compute controller: shown as Cinder's attachments, and it keeps the volume from deletion. */
+  attachedTo?: (volumeId: string) => Promise<VolumeAttachment | undefined>
 }
 
 /** The one table from volume outcomes to HTTP statuses. */
@@ -34,6 +36,7 @@ interface Params { project: string, id: string }
  */
 export function registerVolumeApi (app: FastifyInstance, components: VolumeApiComponents): void {
   const { volumes, tokens, logger } = components
+  const attachedTo = components.attachedTo ?? (async () => undefined)
   const flattening = new Map<string, { done: number, total: number }>()
   const classify = (err: unknown): HttpError | undefined =>
     err instanceof VolumeError ? new HttpError(STATUS_OF[err.code], err.message, { cause: err }) : undefined
@@ -56,7 +59,10 @@ export function registerVolumeApi (app: FastifyInstance, components: VolumeApiCo
   const show = async (project: string, ref: string): Promise<Record<string, unknown>> => {
     const volume = await volumes.getVolume(project, ref)
     const progress = flattening.get(volume.id)
-    return volumeView(volume, progress !== undefined ? 'flattening' : await volumes.volumeStatus(volume.id), progress)
+    const attachment = await attachedTo(volume.id)
+    // A stopped server's volumes hold no lease, yet they are Cinder's in-use.
+    const status = progress !== undefined ? 'flattening' : attachment !== undefined ? 'in-use' : await volumes.volumeStatus(volume.id)
+    return volumeView(volume, status, progress, attachment)
   }
 
   route('POST', '/volumes', async ({ request, reply, project }) => {
@@ -81,7 +87,10 @@ export function registerVolumeApi (app: FastifyInstance, components: VolumeApiCo
     reply.send({ volume: await show(project, params.id) })
   })
   route('DELETE', '/volumes/:id', async ({ reply, project, params }) => {
-    await volumes.deleteVolume(project, params.id)
+    const volume = await volumes.getVolume(project, params.id)
+    const attachment = await attachedTo(volume.id)
+    if (attachment !== undefined) throw new HttpError(409, `volume ${volume.name} is attached to server ${attachment.serverId}; detach it or delete the server first`)
+    await volumes.deleteVolume(project, volume.id)
     reply.code(202).send()
   })
   route('POST', '/volumes/:id/action', async ({ request, reply, project, params }) => {

@@ -1,6 +1,7 @@
-import { writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ComputeAgentClient } from '../../compute/index.ts'
+import { socketRoot } from '../../compute/agent/instance-store.ts'
 import { killAndWait, qemuPids, spawnRingstack, type Spawned } from '../helpers/processes.ts'
 
 const READY = /^compute agent \S+ listening on (\S+)$/
@@ -53,11 +54,12 @@ export class AgentProcess {
     if (this.spawned !== undefined) await killAndWait(this.spawned.child, 'SIGKILL')
   }
 
-  /** SIGTERM, then kill -9 any QEMU still running from this agent's data dir (a failed test's leftovers). */
+  /** SIGTERM, then kill -9 any QEMU still running from this agent's data dir (a failed test's leftovers) and remove their sockets. */
   async stop (): Promise<void> {
     this.current?.close()
     this.current = undefined
     if (this.spawned !== undefined) await killAndWait(this.spawned.child, 'SIGTERM')
     for (const pid of await qemuPids(join(this.dir, 'data'))) process.kill(pid, 'SIGKILL')
+    await rm(socketRoot(join(this.dir, 'data')), { recursive: true, force: true })
   }
 }

@@ -149,6 +149,10 @@ test.serial('a data volume attached live is written by one guest, refused to a s
   t.true(line(onA, 'GUEST-BLK name=vdb').includes(serial), 'the guest sees the volume id as the serial')
   const written = /ts=(\d+)/.exec(line(onA, 'GUEST-DATA-OK dev=vdb'))![1]!
   t.deepEqual((await show(servers.a))['os-extended-volumes:volumes_attached'].map((v) => v.id).slice(1), [data.id], 'recorded on the server')
+  const shown = await c.volume<Volume & { attachments: Array<{ server_id: string, device: string }> }>('show', 'data-1')
+  t.is(shown.status, 'in-use')
+  t.like(shown.attachments[0], { server_id: servers.a, device: '/dev/vdb' })
+  await refused(t, c.volume('delete', 'data-1'), /409 volume data-1 is attached to server/)
 
   await refused(t, c.volume('attach', 'vm-b', 'data-1'), /409 volume data-1 .* is attached to server/)
   await refused(t, c.server('create', '--volume', 'data-1', '--flavor', 'm1.tiny', 'vm-x'), /409 volume data-1 .* is attached to server/)
@@ -168,6 +172,8 @@ test.serial('stop, start, reboot; a QEMU that dies shows ERROR with a fault; del
   const stopped = await c.server<Server>('stop', 'vm-b')
   t.is(stopped.status, 'SHUTOFF')
   t.deepEqual(await qemuPids(instanceDir(c, id)), [])
+  t.is((await c.volume<Volume>('show', 'data-1')).status, 'in-use', 'a stopped server keeps its volumes')
+  await refused(t, c.volume('delete', stopped['ringstack:boot_volume']), /409 volume boot-.* is attached to server/)
   await refused(t, c.server('stop', 'vm-b'), /409 Cannot 'stop' instance .* SHUTOFF/)
   t.is((await c.server<Server>('start', 'vm-b')).status, 'ACTIVE')
   await consoleShows(id, 'GUEST-READY', 2)
