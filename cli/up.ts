@@ -11,9 +11,8 @@ const HELP = `usage: ringstack up [--data DIR] [--host ADDR] [--http-port N] [--
 Starts the all-in-one cluster: a ring (built on first start), three storage
 nodes on three data dirs, a compute agent (QEMU guests) and a gateway serving
 S3, the OpenStack identity, block-storage, image and compute APIs and NBD,
-each a child process, all on ADDR. Default flavors (m1.tiny ...) are created
-on first start. On first start
-an S3 key pair is taken from RINGSTACK_S3_ACCESS_KEY / RINGSTACK_S3_SECRET_KEY
+each a child process, all on ADDR. On first start default flavors (m1.tiny
+...) are created, an S3 key pair is taken from RINGSTACK_S3_ACCESS_KEY / RINGSTACK_S3_SECRET_KEY
 and the admin password from RINGSTACK_ADMIN_PASSWORD, or generated, stored in
 DIR/s3-credentials.json and DIR/admin-credentials.json, and printed. Prints one line
 starting with 'ringstack ready' once every node answers, then runs until
