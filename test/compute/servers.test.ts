@@ -138,6 +138,56 @@ test.serial('servers boot from a raw and a qcow2 image through the ring: marker 
   t.deepEqual((await c.server<Server[]>('list')).map((s) => s.name).sort(), ['vm-a', 'vm-b'])
 })
 
+test.serial('the compute API speaks Nova: catalog entry, server and flavor shapes, faults by kind, hypervisors', async (t) => {
+  const c = cluster()
+  const login = await fetch(`${c.endpoint}/identity/v3/auth/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: c.adminPassword } } }, scope: { project: { name: 'admin', domain: { id: 'default' } } } } })
+  })
+  const token = login.headers.get('x-subject-token')!
+  const catalog = (await login.json() as { token: { catalog: Array<{ type: string, endpoints: Array<{ url: string }> }> } }).token.catalog
+  const compute = catalog.find((s) => s.type === 'compute')!.endpoints[0]!.url
+  t.regex(compute, /\/compute\/v2\.1$/)
+  const nova = async (method: string, path: string, body?: unknown): Promise<{ status: number, json: any }> => {
+    const response = await fetch(`${compute}${path}`, {
+      method, headers: { 'x-auth-token': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body)
+    })
+    const text = await response.text()
+    return { status: response.status, json: text === '' ? undefined : JSON.parse(text) }
+  }
+
+  const list = await nova('GET', '/servers')
+  t.is(list.status, 200)
+  t.deepEqual(Object.keys(list.json.servers[0]).sort(), ['id', 'links', 'name'])
+  const { json: { server } } = await nova('GET', `/servers/${servers.a}`)
+  t.like(server, {
+    id: servers.a, status: 'ACTIVE', 'OS-EXT-STS:vm_state': 'active', 'OS-EXT-STS:power_state': 1, 'OS-EXT-SRV-ATTR:host': 'compute1',
+    image: { id: images.raw }, flavor: { original_name: 'm1.tiny', vcpus: 1, ram: 128, disk: 1 }, tenant_id: server.tenant_id
+  })
+  t.deepEqual(server.addresses.user[0], { version: 4, addr: '10.0.2.15', 'OS-EXT-IPS:type': 'fixed' })
+  t.is(server.fault, undefined)
+
+  const missing = await nova('GET', '/servers/00000000-0000-0000-0000-000000000000')
+  t.is(missing.status, 404)
+  t.regex(missing.json.itemNotFound.message, /could not be found/)
+  const noFlavor = await nova('POST', '/servers', { server: { name: 'x', imageRef: images.raw } })
+  t.is(noFlavor.status, 400)
+  t.regex(noFlavor.json.badRequest.message, /flavorRef/)
+  const twoDisks = await nova('POST', '/servers', { server: { name: 'x', flavorRef: '1', block_device_mapping_v2: [{ boot_index: 0, uuid: 'v', source_type: 'snapshot' }] } })
+  t.is(twoDisks.status, 400)
+  t.is((await nova('POST', `/servers/${servers.a}/action`, { pause: null })).status, 400)
+  const flavors = await nova('GET', '/flavors/detail')
+  t.like(flavors.json.flavors.find((f: { name: string }) => f.name === 'm1.tiny'), { id: '1', vcpus: 1, ram: 128, disk: 1, 'os-flavor-access:is_public': true })
+  const { json: { hypervisors } } = await nova('GET', '/os-hypervisors/detail')
+  t.like(hypervisors[0], { hypervisor_hostname: 'compute1', state: 'up', status: 'enabled', hypervisor_type: 'QEMU', running_vms: 2 })
+  t.true(hypervisors[0].vcpus_used >= 2 && hypervisors[0].memory_mb_used >= 256)
+  const bogus = await nova('POST', '/os-hypervisors', { hypervisor: { name: 'nowhere', address: '127.0.0.1:1' } })
+  t.like(bogus.json.hypervisor, { hypervisor_hostname: 'nowhere', state: 'down' })
+  t.is((await nova('DELETE', '/os-hypervisors/nowhere')).status, 202)
+  t.is((await nova('DELETE', '/os-hypervisors/compute1')).status, 409, 'a host with servers stays registered')
+})
+
 test.serial('a data volume attached live is written by one guest, refused to a second while attached, then read there', async (t) => {
   const c = cluster()
   const data = await c.volume<Volume>('create', 'data-1', '--size', '64M')
