@@ -1,9 +1,9 @@
 import protobuf from 'protobufjs'
-import { fileURLToPath } from 'node:url'
 import type { Op, Op__Output } from '../../proto/gen/ringstack/block/v1/Op.ts'
 import type { Result, Result__Output } from '../../proto/gen/ringstack/block/v1/Result.ts'
 import type { SocketReader } from '../../lib/socket-reader.ts'
 import { MAX_CHUNK_MESSAGE_BYTES } from './chunk-layout.ts'
+import { packagePath } from '../../lib/package-path.ts'
 
 /**
  * The data channel's framing (proto/block.proto, ChunkStore.DataChannel):
@@ -17,7 +17,7 @@ const PREFIX_BYTES = 8
 const MAX_HEADER_BYTES = 64 * 1024
 const EMPTY = Buffer.alloc(0)
 const READ_BUFFER_BYTES = 1024 * 1024
-const PROTO_PATH = fileURLToPath(new URL('../../proto/block.proto', import.meta.url))
+const PROTO_PATH = packagePath('proto', 'block.proto')
 /** As the gRPC side decodes (proto-loader options), so the generated __Output types hold. */
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, oneofs: true }
 
