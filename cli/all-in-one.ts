@@ -1,7 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Logger } from '../lib/logger.ts'
 import type { Startable } from '../lib/lifecycle.ts'
 import { buildRing, Ring } from '../ring/index.ts'
@@ -9,6 +8,7 @@ import { GrpcStorageNodeClient } from '../storage/index.ts'
 import { ensureAdminCredentials, ensureBootstrapCredentials, type AdminCredentials, type BootstrapCredentials } from '../gateway/index.ts'
 import { SupervisedProcess } from './supervised-process.ts'
 import { hostPort } from '../lib/host-port.ts'
+import { packagePath } from '../lib/package-path.ts'
 
 export interface AllInOneConfig {
   dataDir: string
@@ -33,7 +33,7 @@ export interface AllInOneConfig {
 const NODES = 3
 const REPLICAS = 3
 const DEVICE = 'd1'
-const BIN = fileURLToPath(new URL('../bin/ringstack.js', import.meta.url))
+const BIN = packagePath('bin', 'ringstack.js')
 /**
  * The children share one host, so V8's helper GC threads only compete with
  * the other children for the same cores: with --single-threaded-gc the

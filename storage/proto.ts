@@ -1,10 +1,10 @@
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
-import { fileURLToPath } from 'node:url'
 import type { ProtoGrpcType as ListingProto } from '../proto/gen/listing.ts'
 import type { ProtoGrpcType } from '../proto/gen/storage.ts'
 import type { ListingStoreDefinition } from '../proto/gen/ringstack/storage/v1/ListingStore.ts'
 import type { ObjectStoreDefinition } from '../proto/gen/ringstack/storage/v1/ObjectStore.ts'
+import { packagePath } from '../lib/package-path.ts'
 
 /** Largest body chunk one PutObject message may carry, and GetObject sends. */
 export const MAX_CHUNK_BYTES = 1024 * 1024
@@ -16,8 +16,8 @@ export const MAX_CHUNK_BYTES = 1024 * 1024
  */
 export const MAX_MESSAGE_BYTES = 4 * MAX_CHUNK_BYTES
 
-const PROTO_PATH = fileURLToPath(new URL('../proto/storage.proto', import.meta.url))
-const LISTING_PROTO_PATH = fileURLToPath(new URL('../proto/listing.proto', import.meta.url))
+const PROTO_PATH = packagePath('proto', 'storage.proto')
+const LISTING_PROTO_PATH = packagePath('proto', 'listing.proto')
 
 const LOADER_OPTIONS: protoLoader.Options = { longs: String, enums: String, defaults: true, oneofs: true }
 

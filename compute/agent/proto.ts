@@ -1,10 +1,10 @@
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
-import { fileURLToPath } from 'node:url'
 import type { ProtoGrpcType } from '../../proto/gen/compute.ts'
 import type { ComputeAgentDefinition } from '../../proto/gen/ringstack/compute/v1/ComputeAgent.ts'
+import { packagePath } from '../../lib/package-path.ts'
 
-const PROTO_PATH = fileURLToPath(new URL('../../proto/compute.proto', import.meta.url))
+const PROTO_PATH = packagePath('proto', 'compute.proto')
 
 type ComputeAgentConstructor = ProtoGrpcType['ringstack']['compute']['v1']['ComputeAgent']
 

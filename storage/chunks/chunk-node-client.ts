@@ -10,7 +10,7 @@ import { fromServiceError, isStorageErrorCode } from '../grpc-status.ts'
 import { ChunkStateError } from './chunk-errors.ts'
 import { loadChunkStore, stateFromProto, versionFromProto } from './chunk-proto.ts'
 import type { ChunkState } from './chunk-store.ts'
-import { ClientSession } from './client-session.ts'
+import { ClientSession, type Dial } from './client-session.ts'
 import type { FrameCodec } from './data-frames.ts'
 import { hostOf } from '../../lib/host-port.ts'
 
@@ -132,16 +132,16 @@ export class ChunkNodeClient {
 
   private open (): ClientSession {
     if (this.session?.open !== true) {
-      this.session = new ClientSession(async () => await this.connect(), this.address, this.options.codec, this.options.timeoutMs)
+      this.session = new ClientSession(async (onData) => await this.connect(onData), this.address, this.options.codec, this.options.timeoutMs)
     }
     return this.session
   }
 
   /** The last port the node named is tried first: a node restarted on a fixed port needs no gRPC round trip. */
-  private async connect (): Promise<Socket> {
+  private async connect (onData: Parameters<Dial>[0]): Promise<Socket> {
     if (this.dataPort !== undefined) {
       try {
-        return await this.dial(this.dataPort)
+        return await this.dial(this.dataPort, onData)
       } catch {
         this.dataPort = undefined
       }
@@ -152,14 +152,26 @@ export class ChunkNodeClient {
         else resolve(reply.port)
       })
     })
-    const socket = await this.dial(port)
+    const socket = await this.dial(port, onData)
     this.dataPort = port
     return socket
   }
 
-  private async dial (port: number): Promise<Socket> {
+  private async dial (port: number, onData: Parameters<Dial>[0]): Promise<Socket> {
+    const buffer = this.options.codec.readBuffer
     return await new Promise<Socket>((resolve, reject) => {
-      const socket = connect({ host: hostOf(this.address), port, noDelay: true })
+      const socket = connect({
+        host: hostOf(this.address),
+        port,
+        noDelay: true,
+        onread: {
+          buffer,
+          callback: (length) => {
+            onData(buffer.subarray(0, length))
+            return true
+          }
+        }
+      })
       const timer = setTimeout(() => socket.destroy(new Error(`no connection in ${this.options.timeoutMs} ms`)), this.options.timeoutMs)
       const fail = (err: Error): void => {
         clearTimeout(timer)

@@ -1,14 +1,14 @@
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
-import { fileURLToPath } from 'node:url'
 import type { ProtoGrpcType } from '../../proto/gen/block.ts'
 import type { ChunkState as ProtoChunkState, ChunkState__Output } from '../../proto/gen/ringstack/block/v1/ChunkState.ts'
 import type { ChunkStoreDefinition } from '../../proto/gen/ringstack/block/v1/ChunkStore.ts'
 import type { Version, Version__Output } from '../../proto/gen/ringstack/block/v1/Version.ts'
 import { StorageError } from '../errors.ts'
 import type { ChunkState, ChunkVersion } from './chunk-store.ts'
+import { packagePath } from '../../lib/package-path.ts'
 
-const PROTO_PATH = fileURLToPath(new URL('../../proto/block.proto', import.meta.url))
+const PROTO_PATH = packagePath('proto', 'block.proto')
 const LOADER_OPTIONS: protoLoader.Options = { longs: String, enums: String, defaults: true, oneofs: true }
 
 type ChunkStoreConstructor = ProtoGrpcType['ringstack']['block']['v1']['ChunkStore']

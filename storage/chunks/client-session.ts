@@ -1,18 +1,17 @@
 import type { Socket } from 'node:net'
 import type { Op } from '../../proto/gen/ringstack/block/v1/Op.ts'
 import type { Result__Output } from '../../proto/gen/ringstack/block/v1/Result.ts'
-import { EndOfStream, SocketReader } from '../../lib/socket-reader.ts'
 import { StorageError } from '../errors.ts'
-import type { FrameCodec } from './data-frames.ts'
+import type { FrameCodec, FrameParser } from './data-frames.ts'
+
+/** Dials the node; the socket's bytes go to `onData` (read with `onread`, so they are only valid during the call). */
+export type Dial = (onData: (data: Uint8Array) => void) => Promise<Socket>
 
 interface Pending {
   resolve: (result: Result__Output) => void
   reject: (err: StorageError) => void
   deadline: number
 }
-
-/** Results are read ahead up to this many bytes before the socket is paused. */
-const READ_AHEAD_BYTES = 4 * 1024 * 1024
 
 /**
  * The client's half of one data-channel connection to a node: ops get an
@@ -37,11 +36,14 @@ export class ClientSession {
   private over: StorageError | undefined
   private sweeper: NodeJS.Timeout | undefined
 
-  constructor (connect: () => Promise<Socket>, address: string, codec: FrameCodec, timeoutMs: number) {
+  private readonly parser: FrameParser
+
+  constructor (dial: Dial, address: string, codec: FrameCodec, timeoutMs: number) {
     this.address = address
     this.codec = codec
     this.timeoutMs = timeoutMs
-    connect().then((socket) => this.attach(socket), (err: unknown) => {
+    this.parser = codec.resultParser((result) => this.settle(result))
+    dial((data) => this.receive(data)).then((socket) => this.attach(socket), (err: unknown) => {
       this.end(err instanceof StorageError ? err : new StorageError('Unavailable', `${address}: ${String(err)}`, { cause: err }))
     })
   }
@@ -91,27 +93,27 @@ export class ClientSession {
       return
     }
     this.socket = socket
-    socket.setNoDelay(true)
     socket.on('error', (err) => this.end(new StorageError('Unavailable', `${this.address}: ${err.message}`, { cause: err })))
+    socket.on('end', () => this.end(new StorageError('Unavailable', `${this.address}: the node ended the session`)))
+    socket.on('close', () => this.end(new StorageError('Unavailable', `${this.address}: the connection closed`)))
     const early = this.early
     this.early = []
     this.write(early)
-    void this.readResults(new SocketReader(socket, READ_AHEAD_BYTES))
   }
 
-  private async readResults (reader: SocketReader): Promise<void> {
+  private receive (data: Uint8Array): void {
     try {
-      for (;;) {
-        const result = await this.codec.readResult(reader)
-        const pending = this.pending.get(result.id)
-        if (pending === undefined) continue
-        this.pending.delete(result.id)
-        pending.resolve(result)
-      }
+      this.parser.push(data)
     } catch (err) {
-      const message = err instanceof EndOfStream ? 'the node ended the session' : `bad frame from the node: ${String(err)}`
-      this.end(new StorageError('Unavailable', `${this.address}: ${message}`, { cause: err }))
+      this.end(new StorageError('Unavailable', `${this.address}: bad frame from the node: ${String(err)}`, { cause: err }))
     }
+  }
+
+  private settle (result: Result__Output): void {
+    const pending = this.pending.get(result.id)
+    if (pending === undefined) return
+    this.pending.delete(result.id)
+    pending.resolve(result)
   }
 
   /** Fails the ops past their deadline; the map is in send order, so the oldest come first. */
