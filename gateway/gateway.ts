@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { RingstackError } from '../lib/errors.ts'
 import type { Startable } from '../lib/lifecycle.ts'
 import type { Logger } from '../lib/logger.ts'
 import { MetricsServer } from '../lib/metrics-server.ts'
@@ -13,6 +14,7 @@ import { registerImageApi } from './images/index.ts'
 import { addApiConstraint } from './openstack/api-constraint.ts'
 import { registerS3Api, s3FrameworkErrors, type S3ApiComponents, type S3ApiOptions } from './s3/s3-api.ts'
 import { registerVolumeApi } from './volumes/index.ts'
+import { ObjectExpirer, registerSwiftApi } from './swift/index.ts'
 import { hostPort } from '../lib/host-port.ts'
 
 export interface GatewayConfig extends S3ApiOptions {
@@ -33,7 +35,7 @@ export interface GatewayComponents extends S3ApiComponents {
 }
 
 /**
- * The stateless front door: HTTP APIs on one port (S3, and OpenStack's
+ * The stateless front door: HTTP APIs on one port (S3, Swift, and OpenStack's
  * identity, block-storage, image and compute APIs under /identity, /volume, /image and /compute, told apart
  * from S3 by how requests authenticate), Prometheus metrics on another, so
  * no bucket name can shadow an operator endpoint.
@@ -43,6 +45,7 @@ export class Gateway implements Startable {
   private readonly components: GatewayComponents
   private app: FastifyInstance | undefined
   private readonly metricsServer: MetricsServer
+  private expirer: ObjectExpirer | undefined
 
   constructor (config: GatewayConfig, components: GatewayComponents) {
     this.config = config
@@ -78,6 +81,17 @@ export class Gateway implements Startable {
     app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
     addApiConstraint(app)
     registerS3Api(app, this.components, this.config)
+    const { namespace, users, logger } = this.components
+    this.expirer = new ObjectExpirer({ namespace, logger: logger.child({ component: 'expirer' }) })
+    registerSwiftApi(app, {
+      ...this.components,
+      expirer: this.expirer,
+      login: async (request) => {
+        const principal = await users.login(request.user.name, request.password, request.project.name)
+        if (principal === undefined) throw new RingstackError('Unauthorized', 'login refused')
+        return principal
+      }
+    })
     registerKeystoneApi(app, this.components)
     registerVolumeApi(app, { ...this.components, attachedTo: async (volumeId) => await this.components.compute.servers.attachmentOf(volumeId) })
     registerImageApi(app, this.components)
@@ -85,10 +99,12 @@ export class Gateway implements Startable {
     await app.listen({ host: this.config.host, port: this.config.port })
     this.app = app
     await this.metricsServer.start()
+    await this.expirer.start()
     this.components.logger.info({ address: this.address }, 'gateway listening')
   }
 
   async stop (): Promise<void> {
+    await this.expirer?.stop()
     await this.app?.close()
     this.app = undefined
     await this.metricsServer.stop()

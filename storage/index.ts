@@ -19,7 +19,7 @@ export {
   type ObjectRead, type ReadRange, type Placement, type PlacementSource
 } from './object-client/index.ts'
 export {
-  ListingClient, type ListingClientComponents, type ListingClientOptions, type ContainerInfo, type ObjectListing,
+  ListingClient, type ListingClientComponents, type ListingClientOptions, type ContainerInfo, type AccountInfo, type ObjectListing,
   type ContainerListing, type ListOptions, type ListPage
 } from './listing-client/index.ts'
 export {

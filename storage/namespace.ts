@@ -1,6 +1,6 @@
 import type { Logger } from '../lib/logger.ts'
 import { StorageError } from './errors.ts'
-import type { ListingClient, ListOptions, ListPage, ObjectListing } from './listing-client/index.ts'
+import type { AccountInfo, ListingClient, ListOptions, ListPage, ObjectListing } from './listing-client/index.ts'
 import type { ObjectClient, ObjectPath, PutObjectOptions } from './object-client/index.ts'
 import type { ObjectRead, ReadRange } from './object-client/index.ts'
 import type { ObjectInfo } from './types.ts'
@@ -83,6 +83,21 @@ export class Namespace {
     } catch (err) {
       throw noSuchContainer(err, container)
     }
+  }
+
+  /** The account's metadata and counts; an account nothing was written to yet reads as empty, as Swift's autocreated accounts do. */
+  async headAccount (account: string): Promise<AccountInfo> {
+    try {
+      return await this.listings.headAccount(account)
+    } catch (err) {
+      if (!(err instanceof StorageError && err.code === 'NotFound')) throw err
+      return { timestamp: 0n, createdAt: new Date(0), metadata: {}, objectCount: 0, bytesUsed: 0, containerCount: 0 }
+    }
+  }
+
+  /** Replaces the account's metadata (Swift's X-Account-Meta-*). */
+  async setAccountMetadata (account: string, metadata: Record<string, string>): Promise<void> {
+    await this.listings.putAccount(account, metadata)
   }
 
   async listContainers (account: string, options: ListOptions = {}): ReturnType<ListingClient['listContainers']> {

@@ -1,7 +1,7 @@
 import { stampToMillis } from '../../storage/index.ts'
 import { validateBucketName } from './bucket-names.ts'
 import { S3Error } from './errors.ts'
-import { segmentsContainer, uploadsContainer } from './multipart-manifest.ts'
+import { removeBucket } from './bucket-removal.ts'
 import { readDocument } from './request-body.ts'
 import type { S3Context } from './s3-api.ts'
 import { opt, parseXml, xmlDocument, xmlTextDocument, type XmlElement } from './xml.ts'
@@ -78,17 +78,7 @@ export async function headBucket (ctx: S3Context): Promise<void> {
 }
 
 export async function deleteBucket (ctx: S3Context): Promise<void> {
-  const bucket = bucketOf(ctx)
-  await ctx.namespace.headContainer(ctx.account, bucket)
-  const uploads = await ctx.namespace.listings.listObjects(ctx.account, uploadsContainer(bucket), { limit: 1 }).catch(() => undefined)
-  if (uploads !== undefined && uploads.entries.length > 0) {
-    throw new S3Error('BucketNotEmpty', 'The bucket has multipart uploads in progress; abort them first')
-  }
-  await ctx.namespace.deleteContainer(ctx.account, bucket)
-  // Companion containers hold nothing once no upload is in progress.
-  for (const companion of [uploadsContainer(bucket), segmentsContainer(bucket)]) {
-    await ctx.namespace.deleteContainer(ctx.account, companion).catch(() => {})
-  }
+  await removeBucket(ctx.namespace, ctx.account, bucketOf(ctx))
   ctx.reply.code(204).send()
 }
 

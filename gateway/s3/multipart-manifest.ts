@@ -1,6 +1,7 @@
 import type { Logger } from '../../lib/logger.ts'
 import { StorageError, type Namespace, type ObjectInfo, type ObjectPath } from '../../storage/index.ts'
 import { S3Error } from './errors.ts'
+import { segmentedBody, type Segment } from '../http/segmented-body.ts'
 
 /**
  * A completed multipart upload is stored as a small manifest object at the
@@ -48,27 +49,18 @@ export async function readManifest (namespace: Namespace, path: ObjectPath): Pro
   return { uploadId, parts: JSON.parse(Buffer.concat(chunks).toString('utf8')) as ManifestPart[] }
 }
 
-/** Streams [offset, offset + length) of a multipart object from its parts. */
-export async function manifestBody (namespace: Namespace, path: ObjectPath, info: ObjectInfo, offset: number, length: number):
-Promise<AsyncGenerator<Buffer>> {
+/** A multipart object's parts as segments, in order (Swift reads S3's multipart objects through these too). */
+export async function manifestSegments (namespace: Namespace, path: ObjectPath, info: ObjectInfo): Promise<Segment[]> {
   const { uploadId, parts } = await readManifest(namespace, path)
   if (uploadId !== info.metadata[MANIFEST_KEY]) throw new S3Error('InternalError', 'the object changed while it was read')
   const container = segmentsContainer(path.container)
-  return (async function * () {
-    let partStart = 0
-    const end = offset + length
-    for (const part of parts) {
-      const partEnd = partStart + part.size
-      if (partEnd > offset && partStart < end) {
-        const from = Math.max(offset, partStart) - partStart
-        const to = Math.min(end, partEnd) - partStart
-        const read = await namespace.getObject({ ...path, container, object: partObjectName(uploadId, part.n) }, { offset: from, length: to - from })
-        yield * read.body
-      }
-      partStart = partEnd
-      if (partStart >= end) break
-    }
-  })()
+  return parts.map((part) => ({ path: { ...path, container, object: partObjectName(uploadId, part.n) }, offset: 0, length: part.size }))
+}
+
+/** Streams [offset, offset + length) of a multipart object from its parts. */
+export async function manifestBody (namespace: Namespace, path: ObjectPath, info: ObjectInfo, offset: number, length: number):
+Promise<AsyncGenerator<Buffer>> {
+  return segmentedBody(namespace, await manifestSegments(namespace, path, info), offset, length)
 }
 
 /** Removes the parts a (now replaced or deleted) manifest pointed to. */

@@ -155,6 +155,16 @@ export class ListingClient {
     return { created, info: containerInfo(newest(answers).value) }
   }
 
+  /**
+   * Creates the account listing if needed and sets its metadata (replacing
+   * what it had), as Swift's account POST does; containers and counts stay.
+   */
+  async putAccount (account: string, metadata: Record<string, string>): Promise<void> {
+    const timestamp = this.components.clock.tick()
+    await writeReplicas(this.job(account, ''), async (node, ref, deadline) =>
+      await node.putListing(ref, timestamp, metadata, { ifAbsent: false, deadline }))
+  }
+
   /** The newest record among R replicas; NotFound when absent or deleted. Counts: see headListing. */
   async headContainer (account: string, container: string): Promise<ContainerInfo> {
     return containerInfo(await this.headListing(account, container))
