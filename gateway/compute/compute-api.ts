@@ -68,9 +68,12 @@ export function registerComputeApi (app: FastifyInstance, components: ComputeApi
     if (!principal.roles.includes('admin')) throw new HttpError(403, 'Policy does not allow this: admin only.')
   }
 
-  route('GET', '', async ({ reply, base }) => {
-    reply.send({ version: { id: 'v2.1', status: 'CURRENT', version: '2.1', min_version: '2.1', updated: '2013-07-23T11:33:21Z', links: [{ rel: 'self', href: `${base}/` }] } })
-  })
+  // Version discovery asks the catalog's URL with and without the slash.
+  for (const url of ['', '/']) {
+    route('GET', url, async ({ reply, base }) => {
+      reply.send({ version: { id: 'v2.1', status: 'CURRENT', version: '2.1', min_version: '2.1', updated: '2013-07-23T11:33:21Z', links: [{ rel: 'self', href: `${base}/` }] } })
+    })
+  }
 
   route('GET', '/flavors', async ({ reply, base }) => {
     reply.send({ flavors: (await flavors.list()).map((f) => ({ id: f.id, name: f.name, links: flavorView(f, base).links })) })
