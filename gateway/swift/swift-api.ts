@@ -49,6 +49,8 @@ const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY', 'OPTIONS']
  */
 export function registerSwiftApi (app: FastifyInstance, components: SwiftApiComponents): void {
   const { namespace, tokens, expirer, logger } = components
+  // Swift's server-side copy verb; fastify knows only the common methods until told.
+  if (!app.supportedMethods.includes('COPY')) app.addHttpMethod('COPY')
   app.route({
     method: METHODS,
     url: '/v1/*',
