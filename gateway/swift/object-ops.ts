@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import { createHash } from 'node:crypto'
 import type { ObjectInfo, ObjectPath } from '../../storage/index.ts'
 import { evaluateReadConditions, evaluateWriteConditions, hasWriteConditions } from '../http/conditions.ts'
@@ -164,7 +165,7 @@ async function readObject (ctx: SwiftContext, withBody: boolean): Promise<void> 
     ctx.reply.send()
     return
   }
-  ctx.reply.send(await ranged.body())
+  ctx.reply.send(Readable.from(await ranged.body(), { objectMode: false }))
 }
 
 /** multipart-manifest=get: the stored manifest (or, with format=raw, the form a manifest PUT takes). */
