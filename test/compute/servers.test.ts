@@ -1,9 +1,12 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { guestImage } from '../guest/guest-image.ts'
 import { allInOneForFile, type RunningAllInOne } from '../helpers/all-in-one.ts'
 import { qemuPids } from '../helpers/processes.ts'
 import { toQcow2 } from '../images/glance.ts'
+import { AgentProcess } from './agent-process.ts'
 
 // The compute controller end to end: a real `ringstack up` (storage nodes,
 // gateway with the controller, compute agent) driven through the CLI, with
@@ -186,6 +189,21 @@ test.serial('the compute API speaks Nova: catalog entry, server and flavor shape
   t.like(bogus.json.hypervisor, { hypervisor_hostname: 'nowhere', state: 'down' })
   t.is((await nova('DELETE', '/os-hypervisors/nowhere')).status, 202)
   t.is((await nova('DELETE', '/os-hypervisors/compute1')).status, 409, 'a host with servers stays registered')
+})
+
+test.serial('a second compute host is registered with ringstack hypervisor add, listed with its capacity, and removed', async (t) => {
+  const c = cluster()
+  const dir = await mkdtemp(join(tmpdir(), 'rs-hv2-'))
+  const agent = await AgentProcess.start(dir)
+  t.teardown(async () => {
+    await agent.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const added = await c.hypervisor<Record<string, unknown>>('add', 'hv2', agent.client.address)
+  t.like(added, { hypervisor_hostname: 'hv2', state: 'up', vcpus: 4, memory_mb: 2048, running_vms: 0 })
+  t.deepEqual((await c.hypervisor<Array<{ hypervisor_hostname: string }>>('list')).map((h) => h.hypervisor_hostname).sort(), ['compute1', 'hv2'])
+  await c.hypervisor('remove', 'hv2')
+  t.deepEqual((await c.hypervisor<Array<{ hypervisor_hostname: string }>>('list')).map((h) => h.hypervisor_hostname), ['compute1'])
 })
 
 test.serial('a data volume attached live is written by one guest, refused to a second while attached, then read there', async (t) => {

@@ -86,6 +86,11 @@ export class RunningAllInOne {
     return await this.cli<T>('server', args)
   }
 
+  /** Runs `ringstack hypervisor <args> --json` as the admin, likewise. */
+  async hypervisor<T = Record<string, unknown>> (...args: string[]): Promise<T> {
+    return await this.cli<T>('hypervisor', args)
+  }
+
   /** Runs `ringstack flavor <args> --json` as the admin, likewise. */
   async flavor<T = Record<string, unknown>> (...args: string[]): Promise<T> {
     return await this.cli<T>('flavor', args)
