@@ -6,8 +6,8 @@ import { bucketOf, lastModifiedOf, sendXml } from './bucket-ops.ts'
 import { checkReadConditions, checkWriteConditions, hasWriteConditions, type ConditionSubject } from './conditions.ts'
 import { S3Error, toS3Error } from './errors.ts'
 import { copiedMetadata, headersFromMetadata, metadataFromHeaders, quotedEtag } from './object-metadata.ts'
-import { removeReplacedParts, segmentsContainer } from './multipart-manifest.ts'
-import { headIfExists, openObject, partRange, removeObject } from './object-reader.ts'
+import { afterReplacing, replacedObject } from './multipart-manifest.ts'
+import { openObject, partRange, removeObject } from './object-reader.ts'
 import { parseRange, type RequestedRange } from '../http/range.ts'
 import { readDocument } from './request-body.ts'
 import { fromStorageError } from './storage-errors.ts'
@@ -33,31 +33,6 @@ export function conditionSubject (info: ObjectInfo | undefined): ConditionSubjec
   return info === undefined ? undefined : { etag: info.metadata.etag ?? '', lastModified: lastModifiedOf(info.timestamp) }
 }
 
-/**
- * Starts reading the object a write at `path` replaces, alongside the write
- * so that it costs no latency: a replaced multipart object's parts go once
- * the write is acked. With `always` false the read is skipped in buckets
- * that never had a multipart upload (no segments container), which keeps
- * plain PUTs at one round of storage calls.
- */
-function replacedObject (ctx: S3Context, path: ObjectPath, always: boolean): Promise<ObjectInfo | undefined> {
-  const replaced = (async () => {
-    if (!always && !await ctx.namespace.containerExists(path.account, segmentsContainer(path.container))) return undefined
-    return await headIfExists(ctx.namespace, path)
-  })()
-  // Awaited later, after the write; until then a failure must not count as unhandled.
-  replaced.catch(() => {})
-  return replaced
-}
-
-async function afterReplacing (ctx: S3Context, path: ObjectPath, replaced: Promise<ObjectInfo | undefined>, written: ObjectInfo): Promise<void> {
-  const previous = await replaced.catch((err: unknown) => {
-    ctx.logger.warn({ err, path }, 'replaced object not read; a multipart object\'s parts may be left behind')
-    return undefined
-  })
-  await removeReplacedParts(ctx.namespace, path, previous, written, ctx.logger)
-}
-
 /** Metadata only known once the body is read: the ETag and the checksum the client asked for. */
 export function trailerMetadata (result: PayloadResult): Record<string, string> {
   const metadata: Record<string, string> = { etag: result.md5Hex }
@@ -68,7 +43,7 @@ export function trailerMetadata (result: PayloadResult): Record<string, string> 
 export async function putObject (ctx: S3Context): Promise<void> {
   const path = objectPath(ctx)
   const conditional = hasWriteConditions(ctx.headers)
-  const replaced = replacedObject(ctx, path, conditional)
+  const replaced = replacedObject(ctx.namespace, path, conditional)
   if (conditional) checkWriteConditions(ctx.headers, conditionSubject(await replaced))
   const metadata = metadataFromHeaders(ctx.headers)
   const payload = createPayloadStream(ctx.request.raw, ctx.auth, ctx.headers, { maxBytes: MAX_PUT_BYTES })
@@ -78,7 +53,7 @@ export async function putObject (ctx: S3Context): Promise<void> {
     metadata,
     trailer: () => trailerMetadata(payload.result())
   })
-  await afterReplacing(ctx, path, replaced, info)
+  await afterReplacing(ctx.namespace, path, replaced, info, ctx.logger)
   const checksum = payload.result().checksum
   if (checksum !== undefined) ctx.reply.header(`x-amz-checksum-${checksum.algorithm}`, checksum.value)
   ctx.reply.header('etag', quotedEtag(info.metadata)).send()
@@ -191,11 +166,11 @@ export async function copyObject (ctx: S3Context): Promise<void> {
     opened.cancel()
     throw err
   }
-  const replaced = same ? Promise.resolve(opened.info) : replacedObject(ctx, destination, false)
+  const replaced = same ? Promise.resolve(opened.info) : replacedObject(ctx.namespace, destination, false)
   const metadata = directive === 'REPLACE' ? metadataFromHeaders(ctx.headers) : copiedMetadata(opened.info.metadata)
   const etag = opened.info.metadata.etag ?? ''
   const info = await ctx.namespace.putObject(destination, opened.body, { size: opened.length, metadata: { ...metadata, etag } })
-  await afterReplacing(ctx, destination, replaced, info)
+  await afterReplacing(ctx.namespace, destination, replaced, info, ctx.logger)
   sendXml(ctx, 'CopyObjectResult', [['LastModified', lastModifiedOf(info.timestamp).toISOString()], ['ETag', quotedEtag(info.metadata)]])
 }
 

@@ -272,7 +272,7 @@ test.serial('S3 and Swift are two views of one store: bytes, metadata and ETag c
   t.true(Buffer.from(await got.arrayBuffer()).equals(fromS3))
   t.is(got.headers.get('x-object-meta-camera'), 'x100')
   t.is(got.headers.get('content-type'), 'image/png')
-  t.is(`"${got.headers.get('etag')}"`, putS3.ETag)
+  t.is(putS3.ETag, `"${got.headers.get('etag')}"`)
 
   const fromSwift = randomBytes(7000)
   const swiftEtag = (await put('/cross-api/from-swift.bin', fromSwift, { 'x-object-meta-lens': '35mm', 'content-type': 'text/x-swift' })).headers.get('etag')
