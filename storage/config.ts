@@ -22,9 +22,14 @@ export interface NodeConfig {
   logLevel: string
   /** How long stop() lets in-flight calls finish before cutting them. */
   drainTimeoutMs: number
+  /** Pause between replication passes (needs ringPath); 0 turns the replicator off. */
+  replicationIntervalMs: number
+  /** Bytes per second the replicator may push at most; 0 = no limit. */
+  replicationMaxBytesPerSecond: number
 }
 
-const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'chunkDataPort', 'devices', 'ringPath', 'logLevel', 'drainTimeoutMs'])
+const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'chunkDataPort', 'devices', 'ringPath', 'logLevel', 'drainTimeoutMs',
+  'replicationIntervalMs', 'replicationMaxBytesPerSecond'])
 const DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 const invalid = invalidConfig
@@ -46,16 +51,23 @@ export function parseNodeConfig (raw: unknown, baseDir = process.cwd(), where = 
   const metricsPort = portOf(raw.metricsPort ?? 0, '"metricsPort"', where)
   const chunkDataPort = portOf(raw.chunkDataPort ?? 0, '"chunkDataPort"', where)
   const logLevel = logLevelOf(raw.logLevel, where)
-  const drainTimeoutMs = raw.drainTimeoutMs ?? 10_000
-  if (typeof drainTimeoutMs !== 'number' || !Number.isInteger(drainTimeoutMs) || drainTimeoutMs < 0) {
-    throw invalid(where, '"drainTimeoutMs" must be a non-negative integer')
-  }
+  const drainTimeoutMs = wholeNumber(raw.drainTimeoutMs ?? 10_000, 'drainTimeoutMs', where)
+  const replicationIntervalMs = wholeNumber(raw.replicationIntervalMs ?? 30_000, 'replicationIntervalMs', where)
+  const replicationMaxBytesPerSecond = wholeNumber(raw.replicationMaxBytesPerSecond ?? 0, 'replicationMaxBytesPerSecond', where)
   let ringPath: string | undefined
   if (raw.ringPath !== undefined) {
     if (typeof raw.ringPath !== 'string' || raw.ringPath === '') throw invalid(where, '"ringPath" must be a non-empty string')
     ringPath = resolve(baseDir, raw.ringPath)
   }
-  return { id, host, port, metricsPort, chunkDataPort, devices: devicesOf(raw.devices, baseDir, where), ringPath, logLevel, drainTimeoutMs }
+  return {
+    id, host, port, metricsPort, chunkDataPort, devices: devicesOf(raw.devices, baseDir, where), ringPath, logLevel, drainTimeoutMs,
+    replicationIntervalMs, replicationMaxBytesPerSecond
+  }
+}
+
+function wholeNumber (value: unknown, key: string, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw invalid(where, `"${key}" must be a non-negative integer`)
+  return value
 }
 
 function devicesOf (raw: unknown, baseDir: string, where: string): DeviceConfig[] {

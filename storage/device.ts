@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { RingstackError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
@@ -13,6 +13,7 @@ import { ObjectFileReader } from './object-file-reader.ts'
 import { ObjectFileWriter } from './object-file-writer.ts'
 import { ObjectIndex, type IndexEntry } from './object-index.ts'
 import type { ObjectKey } from './object-name.ts'
+import { digestPartition, suffixOf } from './partition-digest.ts'
 import type { ObjectInfo } from './types.ts'
 
 /** Present after a clean stop: the index is known to match the files. */
@@ -183,6 +184,42 @@ export class Device {
         close: async () => await reader.close()
       }
     }
+  }
+
+  /** Digest per suffix of one partition (partition-digest.ts). */
+  async digest (partition: number): Promise<Map<string, string>> {
+    return await digestPartition(this.index.partition(partition))
+  }
+
+  /** The newest version of every name of a partition (under `suffixes` only, when given), in hash order. */
+  async entries (partition: number, suffixes?: ReadonlySet<string>): Promise<Array<{ hash: string, entry: IndexEntry }>> {
+    const out: Array<{ hash: string, entry: IndexEntry }> = []
+    for await (const row of this.index.partition(partition)) {
+      if (suffixes === undefined || suffixes.has(suffixOf(row.hash))) out.push(row)
+    }
+    return out
+  }
+
+  /** Partitions this device has a directory for (it may hold nothing any more). */
+  async partitions (): Promise<number[]> {
+    const names = await readdir(this.paths.objects)
+    return names.filter((name) => /^\d+$/.test(name)).map(Number)
+  }
+
+  /**
+   * Removes the replica of a name outright (no tombstone), if it is still
+   * at `timestamp`: how a handoff gives a partition back once its primaries
+   * hold it.
+   */
+  async release (key: ObjectKey, timestamp: bigint): Promise<void> {
+    await this.locks.run(key.hash, async () => {
+      const entry = this.entry(key)
+      if (entry === undefined || entry.timestamp !== timestamp) return
+      await this.index.del(key.ref.partition, key.hash)
+      await unlink(join(this.partitionDir(key.ref.partition), entry.file)).catch((err: unknown) => {
+        if (!isErrno(err, 'ENOENT')) throw err
+      })
+    })
   }
 
   async close (): Promise<void> {

@@ -6,6 +6,7 @@ import { StorageError } from './errors.ts'
 import { fromServiceError } from './grpc-status.ts'
 import { GrpcListingNodeClient } from './listing-node-client.ts'
 import { loadObjectStore, MAX_CHUNK_BYTES, MAX_MESSAGE_BYTES, objectStoreService } from './proto.ts'
+import type { PartitionEntry } from './partition-digest.ts'
 import { PutChunk } from './put-chunk.ts'
 import type { GetOptions, GetStream, ObjectInfo, ObjectRef, PutOptions, PutStream, StorageNodeClient } from './types.ts'
 
@@ -122,6 +123,25 @@ export class GrpcStorageNodeClient implements StorageNodeClient {
       this.client.DeleteObject({ ref, timestamp: timestamp.toString() }, callOptions(options.deadline), (err, value) => {
         if (err !== null || value === undefined) reject(this.error(err))
         else resolve(fromProto(value))
+      })
+    })
+  }
+
+  async partitionDigest (device: string, partition: number, options: { deadline?: number } = {}): Promise<Map<string, string>> {
+    return await new Promise((resolve, reject) => {
+      this.client.PartitionDigest({ device, partition }, callOptions(options.deadline), (err, value) => {
+        if (err !== null || value === undefined) reject(this.error(err))
+        else resolve(new Map(Object.entries(value.suffixes)))
+      })
+    })
+  }
+
+  async partitionEntries (device: string, partition: number, suffixes: string[],
+    options: { deadline?: number } = {}): Promise<PartitionEntry[]> {
+    return await new Promise((resolve, reject) => {
+      this.client.PartitionEntries({ device, partition, suffixes }, callOptions(options.deadline), (err, value) => {
+        if (err !== null || value === undefined) reject(this.error(err))
+        else resolve(value.entries.map((e) => ({ hash: e.hash, timestamp: BigInt(e.timestamp), deleted: e.deleted })))
       })
     })
   }

@@ -50,6 +50,19 @@ export class ObjectService {
           return toProto(await this.device(key).delete(key, writeTimestamp(call.request.timestamp)))
         })
       },
+      PartitionDigest: (call, callback) => {
+        this.calls.unary('PartitionDigest', call, callback, async () => {
+          const { device, partition } = call.request
+          return { suffixes: Object.fromEntries(await this.deviceNamed(device).digest(partition)) }
+        })
+      },
+      PartitionEntries: (call, callback) => {
+        this.calls.unary('PartitionEntries', call, callback, async () => {
+          const { device, partition, suffixes } = call.request
+          const entries = await this.deviceNamed(device).entries(partition, new Set(suffixes))
+          return { entries: entries.map(({ hash, entry }) => ({ hash, timestamp: entry.timestamp.toString(), deleted: entry.deleted })) }
+        })
+      },
       GetObject: (call) => {
         void this.calls.track('GetObject', call, async () => await this.get(call), (error) => {
           call.emit('error', toStatus(error))
@@ -59,8 +72,12 @@ export class ObjectService {
   }
 
   private device (key: ObjectKey): Device {
-    const device = this.devices.get(key.ref.device)
-    if (device === undefined) throw new StorageError('UnknownDevice', `device "${key.ref.device}" is not on this node`)
+    return this.deviceNamed(key.ref.device)
+  }
+
+  private deviceNamed (name: string): Device {
+    const device = this.devices.get(name)
+    if (device === undefined) throw new StorageError('UnknownDevice', `device "${name}" is not on this node`)
     return device
   }
 

@@ -19,6 +19,9 @@ import { widenConnectionWindow, widenStreamWindow } from './receive-window.ts'
 import { NodeMetrics } from './node-metrics.ts'
 import type { Hasher } from './object-file-format.ts'
 import { ObjectService } from './object-service.ts'
+import { GrpcStorageNodeClient } from './node-client.ts'
+import { ReplicationMetrics, Replicator } from './replication/index.ts'
+import { RingWatcher, type Ring } from '../ring/index.ts'
 import { listingStoreService, MAX_MESSAGE_BYTES, objectStoreService } from './proto.ts'
 import { bindInsecure } from '../lib/grpc-server.ts'
 import { hostPort } from '../lib/host-port.ts'
@@ -35,6 +38,11 @@ const SERVER_OPTIONS: ChannelOptions = {
   'grpc.max_send_message_length': Math.max(MAX_MESSAGE_BYTES, MAX_CHUNK_MESSAGE_BYTES)
 }
 
+interface Replication {
+  replicator: Replicator
+  stop: () => Promise<void>
+}
+
 interface Running {
   server: Server
   port: number
@@ -42,6 +50,7 @@ interface Running {
   devices: Device[]
   chunks: ChunkService
   dataChannel: DataChannelListener
+  replication: Replication | undefined
   chunkDevices: ChunkDevice[]
   metricsServer: MetricsServer
 }
@@ -111,7 +120,9 @@ export class StorageNode implements Startable {
       const port = await bindInsecure(server, this.config.host, this.config.port)
       widenConnectionWindow(server, this.logger)
       await metricsServer.start()
-      this.running = { server, port, calls, devices, chunks, dataChannel, chunkDevices, metricsServer }
+      const replication = this.replication(byName, () => hostPort(this.config.host, port))
+      await replication?.replicator.start()
+      this.running = { server, port, calls, devices, chunks, dataChannel, replication, chunkDevices, metricsServer }
     } catch (err) {
       server.forceShutdown()
       await dataChannel.stop()
@@ -127,8 +138,9 @@ export class StorageNode implements Startable {
     const running = this.running
     if (running === undefined) return
     this.running = undefined
-    const { server, calls, devices, chunks, dataChannel, chunkDevices, metricsServer } = running
+    const { server, calls, devices, chunks, dataChannel, replication, chunkDevices, metricsServer } = running
     const timeout = this.config.drainTimeoutMs
+    await replication?.stop()
     // Chunk sessions live as long as their clients: end them once their ops are answered.
     const chunksClosed = Promise.all([dataChannel.stop(), chunks.close()])
     const drained = await new Promise<boolean>((resolve) => {
@@ -149,6 +161,50 @@ export class StorageNode implements Startable {
     await Promise.all(devices.map(async (d) => await d.close()))
     await Promise.all(chunkDevices.map(async (d) => await d.close()))
     this.logger.info('storage node stopped')
+  }
+
+  /**
+   * The replicator, when the node knows where the ring is. The ring file may
+   * not exist yet (a cluster being set up builds it from the nodes' ports):
+   * passes are skipped until it does.
+   */
+  private replication (devices: ReadonlyMap<string, Device>, self: () => string): Replication | undefined {
+    const { ringPath, replicationIntervalMs } = this.config
+    if (ringPath === undefined || replicationIntervalMs === 0) return undefined
+    const watcher = new RingWatcher({ path: ringPath, logger: this.logger })
+    let watching = false
+    const clients = new Map<string, GrpcStorageNodeClient>()
+    const ring = async (): Promise<Ring | undefined> => {
+      if (!watching) {
+        try {
+          await watcher.start()
+          watching = true
+        } catch {
+          return undefined
+        }
+      }
+      return watcher.current()
+    }
+    const replicator = new Replicator({
+      devices,
+      ring,
+      self,
+      client: (address) => {
+        let client = clients.get(address)
+        if (client === undefined) clients.set(address, client = new GrpcStorageNodeClient(address))
+        return client
+      },
+      metrics: new ReplicationMetrics(this.registry),
+      logger: this.logger.child({ component: 'replicator' })
+    }, { intervalMs: replicationIntervalMs, callTimeoutMs: 10_000, maxBytesPerSecond: this.config.replicationMaxBytesPerSecond })
+    return {
+      replicator,
+      stop: async () => {
+        await replicator.stop()
+        await watcher.stop()
+        for (const client of clients.values()) client.close()
+      }
+    }
   }
 
   private async openDevices (hasher: Hasher): Promise<Device[]> {

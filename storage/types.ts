@@ -1,4 +1,5 @@
 import type { ListingNodeClient } from './listing-types.ts'
+import type { PartitionEntry } from './partition-digest.ts'
 import type { PutChunk } from './put-chunk.ts'
 
 /** Names one object replica on one device of a storage node. */
@@ -71,5 +72,9 @@ export interface StorageNodeClient {
   get (ref: ObjectRef, options?: GetOptions): Promise<GetStream>
   head (ref: ObjectRef, options?: { deadline?: number }): Promise<ObjectInfo>
   delete (ref: ObjectRef, timestamp: bigint, options?: { deadline?: number }): Promise<ObjectInfo>
+  /** Replication: digest per suffix of a partition on one of the node's devices (storage/partition-digest.ts). */
+  partitionDigest (device: string, partition: number, options?: { deadline?: number }): Promise<Map<string, string>>
+  /** Replication: newest version per name under some suffixes. */
+  partitionEntries (device: string, partition: number, suffixes: string[], options?: { deadline?: number }): Promise<PartitionEntry[]>
   close (): void
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../../lib/logger.ts'
 import { StorageError, type Namespace, type ObjectInfo, type ObjectPath } from '../../storage/index.ts'
 import { S3Error } from './errors.ts'
-import { segmentedBody, type Segment } from '../http/segmented-body.ts'
+import type { Segment } from '../http/segmented-body.ts'
 
 /**
  * A completed multipart upload is stored as a small manifest object at the
@@ -55,12 +55,6 @@ export async function manifestSegments (namespace: Namespace, path: ObjectPath, 
   if (uploadId !== info.metadata[MANIFEST_KEY]) throw new S3Error('InternalError', 'the object changed while it was read')
   const container = segmentsContainer(path.container)
   return parts.map((part) => ({ path: { ...path, container, object: partObjectName(uploadId, part.n) }, offset: 0, length: part.size }))
-}
-
-/** Streams [offset, offset + length) of a multipart object from its parts. */
-export async function manifestBody (namespace: Namespace, path: ObjectPath, info: ObjectInfo, offset: number, length: number):
-Promise<AsyncGenerator<Buffer>> {
-  return segmentedBody(namespace, await manifestSegments(namespace, path, info), offset, length)
 }
 
 /** Removes the parts a (now replaced or deleted) manifest pointed to. */

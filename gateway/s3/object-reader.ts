@@ -1,7 +1,8 @@
 import type { Logger } from '../../lib/logger.ts'
 import { StorageError, type Namespace, type ObjectInfo, type ObjectPath, type ObjectRead } from '../../storage/index.ts'
 import { S3Error } from './errors.ts'
-import { isManifest, manifestBody, manifestSize, readManifest, removeManifestParts } from './multipart-manifest.ts'
+import { describeObject, isLargeObject, objectBody } from '../swift/object-reader.ts'
+import { isManifest, readManifest, removeManifestParts } from './multipart-manifest.ts'
 import { resolveRange, type RequestedRange } from '../http/range.ts'
 
 export interface OpenedObject {
@@ -21,8 +22,8 @@ async function * nothing (): AsyncGenerator<Buffer> {}
 
 /**
  * Opens an object for reading, a byte range of it, or (withBody false) just
- * its metadata. Multipart objects are manifests whose parts are read in
- * turn. An unsatisfiable range calls `onUnsatisfiable` with the size (for
+ * its metadata. Multipart objects (and Swift's large objects) are manifests
+ * whose segments are read in turn. An unsatisfiable range calls `onUnsatisfiable` with the size (for
  * Content-Range) and throws InvalidRange.
  */
 export async function openObject (namespace: Namespace, path: ObjectPath, range: RequestedRange | undefined, withBody: boolean,
@@ -40,7 +41,7 @@ export async function openObject (namespace: Namespace, path: ObjectPath, range:
       // Past the end of a plain object; a multipart manifest is checked against its parts below.
       if (!(err instanceof StorageError && err.code === 'RangeNotSatisfiable')) throw err
     }
-    if (read !== undefined && !isManifest(read.info)) {
+    if (read !== undefined && !isLargeObject(read.info)) {
       const size = read.info.size
       if (range === undefined) return { info: read.info, length: size, size, body: read.body, cancel: () => { void read.body.return(undefined) } }
       // The store serves offset 0 of an empty object; S3 calls every range of it unsatisfiable.
@@ -52,17 +53,16 @@ export async function openObject (namespace: Namespace, path: ObjectPath, range:
       const { offset, length } = span
       return { info: read.info, length, size, contentRange: `bytes ${offset}-${offset + length - 1}/${size}`, body: read.body, cancel: () => { void read.body.return(undefined) } }
     }
-    // A manifest (multipart object): start over on its parts.
+    // A large object (S3 multipart, Swift SLO or DLO): start over on its segments.
     void read?.body.return(undefined)
   }
   const info = await namespace.headObject(path)
-  const size = objectSize(info)
+  const object = await describeObject(namespace, path, info)
+  const size = object.size
   const span = range === undefined ? { offset: 0, length: size } : resolveRange(range, size) ?? unsatisfiable(size)
   const contentRange = range === undefined ? undefined : `bytes ${span.offset}-${span.offset + span.length - 1}/${size}`
   if (!withBody) return { info, length: span.length, size, contentRange, body: nothing(), cancel: () => {} }
-  const body = isManifest(info)
-    ? await manifestBody(namespace, path, info, span.offset, span.length)
-    : (await namespace.getObject(path, { offset: span.offset, length: span.length })).body
+  const body = await objectBody(namespace, object, span.offset, span.length)
   return { info, length: span.length, size, contentRange, body, cancel: () => { void body.return(undefined) } }
 }
 
@@ -84,10 +84,6 @@ export async function partRange (namespace: Namespace, path: ObjectPath, partNum
   }
   const start = parts.slice(0, partNumber - 1).reduce((sum, p) => sum + p.size, 0)
   return { range: { kind: 'from', start, end: start + part.size - 1 }, partsCount: parts.length }
-}
-
-export function objectSize (info: ObjectInfo): number {
-  return isManifest(info) ? manifestSize(info) : info.size
 }
 
 function describe (range: RequestedRange | undefined): string {

@@ -8,7 +8,7 @@ import { SwiftError } from './errors.ts'
 import { DLO_KEY, isExpired } from './metadata.ts'
 import { isSlo, readSloManifest, SLO_ETAG_KEY, SLO_SIZE_KEY, sloSegments } from './slo.ts'
 
-/** An object as Swift serves it: a plain one, or a large one (SLO, DLO, or an S3 multipart object) made of segments. */
+/** An object as Swift (and S3) serves it: a plain one, or a large one (SLO, DLO, or an S3 multipart object) made of segments. */
 export interface SwiftObject {
   path: ObjectPath
   info: ObjectInfo
@@ -21,15 +21,32 @@ export interface SwiftObject {
 }
 
 /**
- * Looks an object up for a read: NotFound when absent or past its
+ * Looks an object up for a Swift read: NotFound when absent or past its
  * X-Delete-At. `manifest` (multipart-manifest=get) takes an SLO or DLO as
  * the manifest object it is.
  */
 export async function resolveObject (namespace: Namespace, path: ObjectPath, nowMs: number, manifest = false): Promise<SwiftObject> {
   const info = await namespace.headObject(path)
   if (isExpired(info.metadata, nowMs)) throw new SwiftError('NotFound')
-  const plain: SwiftObject = { path, info, size: info.size, etag: info.metadata.etag ?? '', kind: 'plain', segments: async () => [{ path, offset: 0, length: info.size }] }
-  if (manifest) return plain
+  return manifest ? plainObject(path, info) : await describeObject(namespace, path, info)
+}
+
+/** Whether the object is made of segments: an SLO, a DLO or an S3 multipart object. */
+export function isLargeObject (info: ObjectInfo): boolean {
+  return isSlo(info) || info.metadata[DLO_KEY] !== undefined || isMultipart(info)
+}
+
+function plainObject (path: ObjectPath, info: ObjectInfo): SwiftObject {
+  return { path, info, size: info.size, etag: info.metadata.etag ?? '', kind: 'plain', segments: async () => [{ path, offset: 0, length: info.size }] }
+}
+
+/**
+ * What the stored object is to a reader of either API: its own bytes, or
+ * the concatenation of its segments (an SLO's, a DLO's, or an S3 multipart
+ * object's parts), with the assembled size and ETag. A DLO's segments are
+ * listed now, since its size depends on them.
+ */
+export async function describeObject (namespace: Namespace, path: ObjectPath, info: ObjectInfo): Promise<SwiftObject> {
   if (isSlo(info)) {
     return {
       path, info, kind: 'slo', size: Number(info.metadata[SLO_SIZE_KEY]), etag: `"${info.metadata[SLO_ETAG_KEY] ?? ''}"`,
@@ -44,7 +61,7 @@ export async function resolveObject (namespace: Namespace, path: ObjectPath, now
   if (isMultipart(info)) {
     return { path, info, kind: 'multipart', size: manifestSize(info), etag: `"${info.metadata.etag ?? ''}"`, segments: async () => await manifestSegments(namespace, path, info) }
   }
-  return plain
+  return plainObject(path, info)
 }
 
 /** The bytes [offset, offset + length) of the object. */

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
 import { createLogger, silentLogger } from '../../lib/logger.ts'
 import { buildRing, type Ring } from '../../ring/index.ts'
-import { GrpcStorageNodeClient, HybridClock } from '../../storage/index.ts'
+import { GrpcStorageNodeClient, HybridClock, StorageError } from '../../storage/index.ts'
 import { NodePool, ObjectClient, type ObjectClientOptions, type ObjectPath } from '../../storage/object-client/index.ts'
 import { killAndWait, spawnRingstack, type Spawned } from './processes.ts'
 
@@ -59,8 +59,10 @@ export class TestCluster {
     const until = Date.now() + timeoutMs
     for (const device of this.ring.primaries(partition)) {
       for (;;) {
+        // A node that just came back may be unreachable to this client for a moment (reconnect backoff).
         const info = await this.pool.client(device).head({ device: device.device, partition, ...path })
-        if (info.timestamp >= timestamp) break
+          .catch((err: unknown) => { if (err instanceof StorageError && err.code === 'Unavailable') return undefined; throw err })
+        if (info !== undefined && info.timestamp >= timestamp) break
         if (Date.now() > until) throw new Error(`replica on ${device.host}:${device.port} never got version ${timestamp}`)
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
@@ -68,15 +70,20 @@ export class TestCluster {
   }
 
   /** With `t`, the cluster goes away with that test; without, call destroy(). */
-  static async start (t: ExecutionContext | undefined, options: { nodes?: number, partPower?: number, client?: ObjectClientOptions } = {}):
+  /** `replicationIntervalMs` turns the nodes' replicators on (they find the ring once it is built). */
+  static async start (t: ExecutionContext | undefined,
+    options: { nodes?: number, partPower?: number, client?: ObjectClientOptions, replicationIntervalMs?: number } = {}):
   Promise<TestCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'ringstack-test-'))
     const count = options.nodes ?? 3
     const nodes: TestNode[] = []
+    const replication = options.replicationIntervalMs === undefined
+      ? {}
+      : { ringPath: join(dir, 'ring', 'object.ring.gz'), replicationIntervalMs: options.replicationIntervalMs }
     const writeConfig = async (node: TestNode): Promise<void> => {
       await writeFile(node.configPath, JSON.stringify({
         id: node.id, host: '127.0.0.1', port: node.port, metricsPort: 0,
-        devices: [{ name: 'd1', path: node.devicePath }], logLevel: 'warn'
+        devices: [{ name: 'd1', path: node.devicePath }], logLevel: 'warn', ...replication
       }))
     }
     // Nodes bind ephemeral ports themselves (no pick-then-bind race with

@@ -9,7 +9,7 @@ const base = { id: 'n1', host: '127.0.0.1', port: 0, devices: [{ name: 'd1', pat
 test('defaults fill in what a minimal config leaves out', (t) => {
   t.deepEqual(parseNodeConfig(base), {
     id: 'n1', host: '127.0.0.1', port: 0, metricsPort: 0, chunkDataPort: 0, devices: [{ name: 'd1', path: '/srv/d1' }],
-    ringPath: undefined, logLevel: 'info', drainTimeoutMs: 10_000
+    ringPath: undefined, logLevel: 'info', drainTimeoutMs: 10_000, replicationIntervalMs: 30_000, replicationMaxBytesPerSecond: 0
   })
 })
 
@@ -30,6 +30,7 @@ const broken: Array<[string, unknown, RegExp]> = [
   ['bad port', { ...base, port: 70000 }, /"port" must be an integer/],
   ['bad metrics port', { ...base, metricsPort: '9100' }, /"metricsPort"/],
   ['bad chunk data port', { ...base, chunkDataPort: 70000 }, /"chunkDataPort"/],
+  ['bad replication interval', { ...base, replicationIntervalMs: -1 }, /"replicationIntervalMs"/],
   ['no devices', { ...base, devices: [] }, /"devices" must be a non-empty array/],
   ['bad device name', { ...base, devices: [{ name: 'a/b', path: '/x' }] }, /devices\[0\]\.name/],
   ['duplicate device', { ...base, devices: [{ name: 'd1', path: '/x' }, { name: 'd1', path: '/y' }] }, /appears twice/],

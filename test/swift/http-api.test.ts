@@ -292,4 +292,15 @@ test.serial('S3 and Swift are two views of one store: bytes, metadata and ETag c
   t.true(Buffer.from(await multi.arrayBuffer()).equals(Buffer.concat(parts)))
   const containers = await (await call('GET', '')).text()
   t.false(containers.includes('+'), 'S3\'s multipart companions are not listed')
+
+  // Swift's large objects read whole through S3.
+  await put('/cross-api/seg/1', 'one-')
+  await put('/cross-api/seg/2', 'two')
+  await put('/cross-api/slo?multipart-manifest=put', JSON.stringify([{ path: '/cross-api/seg/1' }, { path: '/cross-api/seg/2' }]))
+  await put('/cross-api/dlo', '', { 'x-object-manifest': 'cross-api/seg/' })
+  for (const key of ['slo', 'dlo']) {
+    const large = await s3.send(new GetObjectCommand({ Bucket: 'cross-api', Key: key }))
+    t.is(Buffer.from(await large.Body!.transformToByteArray()).toString(), 'one-two', `a Swift ${key.toUpperCase()} through S3`)
+    t.is(large.ContentLength, 7)
+  }
 })

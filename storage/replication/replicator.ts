@@ -1,0 +1,197 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Startable } from '../../lib/lifecycle.ts'
+import type { Logger } from '../../lib/logger.ts'
+import { hostPort } from '../../lib/host-port.ts'
+import type { Device as RingDevice, Ring } from '../../ring/index.ts'
+import type { Device } from '../device.ts'
+import { StorageError } from '../errors.ts'
+import type { IndexEntry } from '../object-index.ts'
+import { objectKey } from '../object-name.ts'
+import { differingSuffixes, digestPartition, suffixOf } from '../partition-digest.ts'
+import { MAX_CHUNK_BYTES } from '../proto.ts'
+import type { ObjectRef, StorageNodeClient } from '../types.ts'
+import type { ReplicationMetrics } from './replication-metrics.ts'
+
+export interface ReplicatorComponents {
+  devices: ReadonlyMap<string, Device>
+  /** The ring in force; undefined while there is none yet (a cluster still being set up). */
+  ring: () => Promise<Ring | undefined>
+  /** This node's address as ring devices name it (host:port). */
+  self: () => string
+  client: (address: string) => StorageNodeClient
+  metrics: ReplicationMetrics
+  logger: Logger
+}
+
+export interface ReplicatorOptions {
+  /** Pause between the end of one pass and the start of the next. */
+  intervalMs: number
+  /** Deadline of each call to another node. */
+  callTimeoutMs: number
+  /** Bytes pushed per second at most (0: no limit). */
+  maxBytesPerSecond: number
+}
+
+interface Snapshot {
+  entries: Array<{ hash: string, entry: IndexEntry }>
+  digest: Map<string, string>
+}
+
+/**
+ * Swift's push replication for objects: every pass, for each partition a
+ * device holds, the device's digest per suffix is compared with each other
+ * primary's; for the suffixes that differ the names are listed and every
+ * version the other side lacks (or holds older) is pushed to it with its
+ * original timestamp, tombstones too. A device that is not a primary of the
+ * partition (a handoff) pushes to all primaries and, once each has taken
+ * everything, releases what it pushed. The push side never deletes a newer
+ * version: a node's own writes win by timestamp (Conflict is success).
+ */
+export class Replicator implements Startable {
+  private readonly components: ReplicatorComponents
+  private readonly options: ReplicatorOptions
+  private running: Promise<void> | undefined
+  private stopping = false
+  private readonly wake = new AbortController()
+
+  constructor (components: ReplicatorComponents, options: ReplicatorOptions) {
+    this.components = components
+    this.options = options
+  }
+
+  async start (): Promise<void> {
+    this.running ??= this.loop()
+  }
+
+  async stop (): Promise<void> {
+    this.stopping = true
+    this.wake.abort()
+    await this.running
+  }
+
+  private async loop (): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await sleep(this.options.intervalMs, undefined, { signal: this.wake.signal })
+      } catch {
+        return
+      }
+      const started = performance.now()
+      try {
+        await this.pass()
+        this.components.metrics.passDone((performance.now() - started) / 1000)
+      } catch (err) {
+        this.components.logger.warn({ err }, 'replication pass failed')
+      }
+    }
+  }
+
+  private async pass (): Promise<void> {
+    const ring = await this.components.ring()
+    if (ring === undefined) return
+    const self = this.components.self()
+    let handoffs = 0
+    for (const [name, device] of this.components.devices) {
+      for (const partition of await device.partitions()) {
+        if (this.stopping) return
+        const primaries = ring.primaries(partition)
+        const isSelf = (d: RingDevice): boolean => hostPort(d.host, d.port) === self && d.device === name
+        const primary = primaries.some(isSelf)
+        const snapshot = await this.snapshot(device, partition)
+        if (snapshot.entries.length === 0) continue
+        if (!primary) handoffs++
+        let complete = true
+        for (const target of primaries.filter((d) => !isSelf(d))) {
+          complete = await this.sync(device, partition, snapshot, target) && complete
+        }
+        if (!primary && complete) await this.release(device, partition, snapshot)
+      }
+    }
+    this.components.metrics.handoffPartitions(handoffs)
+  }
+
+  private async snapshot (device: Device, partition: number): Promise<Snapshot> {
+    const entries = await device.entries(partition)
+    return { entries, digest: await digestPartition(entries) }
+  }
+
+  /** Pushes what `target` lacks; true when it holds everything of the snapshot afterwards. */
+  private async sync (device: Device, partition: number, snapshot: Snapshot, target: RingDevice): Promise<boolean> {
+    const address = hostPort(target.host, target.port)
+    const client = this.components.client(address)
+    const deadline = (): number => Date.now() + this.options.callTimeoutMs
+    try {
+      const suffixes = differingSuffixes(snapshot.digest, await client.partitionDigest(target.device, partition, { deadline: deadline() }))
+      if (suffixes.length === 0) return true
+      const theirs = new Map((await client.partitionEntries(target.device, partition, suffixes, { deadline: deadline() }))
+        .map((e) => [e.hash, e.timestamp]))
+      const wanted = new Set(suffixes)
+      for (const { hash, entry } of snapshot.entries) {
+        if (this.stopping) return false
+        if (!wanted.has(suffixOf(hash))) continue
+        if ((theirs.get(hash) ?? -1n) >= entry.timestamp) continue
+        await this.push(device, partition, entry, client, refOf(entry.name, target.device, partition), deadline())
+      }
+      return true
+    } catch (err) {
+      this.components.logger.warn({ partition, node: address, err: (err as Error).message }, 'replication to a node failed; next pass')
+      return false
+    }
+  }
+
+  private async push (device: Device, partition: number, entry: IndexEntry, client: StorageNodeClient, ref: ObjectRef,
+    deadline: number): Promise<void> {
+    const { metrics } = this.components
+    try {
+      if (entry.deleted) {
+        await client.delete(ref, entry.timestamp, { deadline })
+        metrics.pushed('tombstone', 0)
+        return
+      }
+      const replica = await device.read(objectKey({ ...ref, device: device.name, partition }))
+      try {
+        // Replaced or gone since the snapshot: the next pass sees what is there now.
+        if (replica.info.timestamp !== entry.timestamp || replica.info.deleted) return
+        const stream = client.put(ref, { timestamp: entry.timestamp, size: entry.size, metadata: entry.metadata, deadline })
+        try {
+          for await (const piece of replica.body(0, entry.size, MAX_CHUNK_BYTES)) {
+            await stream.write(piece)
+            await this.throttle(piece.length)
+          }
+          await stream.finish()
+        } catch (err) {
+          stream.abort(err as Error)
+          throw err
+        }
+        metrics.pushed('object', entry.size)
+      } finally {
+        await replica.close()
+      }
+    } catch (err) {
+      // The other side already has something newer: nothing to do.
+      if (err instanceof StorageError && err.code === 'Conflict') return
+      throw err
+    }
+  }
+
+  /** A handoff gives back what every primary now holds (at least the version pushed). */
+  private async release (device: Device, partition: number, snapshot: Snapshot): Promise<void> {
+    for (const { entry } of snapshot.entries) {
+      await device.release(objectKey(refOf(entry.name, device.name, partition)), entry.timestamp)
+    }
+    this.components.metrics.released(snapshot.entries.length)
+    this.components.logger.info({ partition, objects: snapshot.entries.length }, 'handoff partition handed back to its primaries')
+  }
+
+  private async throttle (bytes: number): Promise<void> {
+    const limit = this.options.maxBytesPerSecond
+    if (limit > 0) await sleep(Math.ceil((bytes / limit) * 1000), undefined, { signal: this.wake.signal }).catch(() => {})
+  }
+}
+
+/** `/a/c/o` back into a ref (an object name may hold slashes; account and container may not). */
+function refOf (name: string, device: string, partition: number): ObjectRef {
+  const second = name.indexOf('/', 1)
+  const third = name.indexOf('/', second + 1)
+  return { device, partition, account: name.slice(1, second), container: name.slice(second + 1, third), object: name.slice(third + 1) }
+}
