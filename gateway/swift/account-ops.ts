@@ -1,6 +1,6 @@
 import type { AccountInfo, ContainerListing, ListPage } from '../../storage/index.ts'
 import { LIMITS } from './limits.ts'
-import { listingFormat, listingTime, listOptions, sendListing, type ListedItem } from './listing.ts'
+import { inNameOrder, listingFormat, listingTime, listOptions, sendListing, type ListedItem } from './listing.ts'
 import { scopeMetadataHeaders, updatedMetadata, xTimestamp } from './metadata.ts'
 import type { SwiftContext } from './swift-api.ts'
 
@@ -41,7 +41,7 @@ export async function accountGet (ctx: SwiftContext): Promise<void> {
     marker = page.nextMarker
   }
   accountHeaders(ctx, info)
-  sendListing(ctx.reply, format, { element: 'account', name: ctx.target.account, item: 'container' }, items)
+  sendListing(ctx.reply, format, { element: 'account', name: ctx.target.account, item: 'container' }, inNameOrder(items, options.reverse === true))
 }
 
 export async function accountPost (ctx: SwiftContext): Promise<void> {

@@ -1,7 +1,7 @@
 import type { ContainerInfo } from '../../storage/index.ts'
 import { removeBucket } from '../s3/bucket-removal.ts'
 import { LIMITS } from './limits.ts'
-import { listingFormat, listingTime, listOptions, sendListing, type ListedItem } from './listing.ts'
+import { inNameOrder, listingFormat, listingTime, listOptions, sendListing, type ListedItem } from './listing.ts'
 import { scopeMetadataHeaders, updatedMetadata, xTimestamp } from './metadata.ts'
 import type { SwiftContext } from './swift-api.ts'
 
@@ -49,10 +49,8 @@ export async function containerGet (ctx: SwiftContext): Promise<void> {
     })),
     ...page.commonPrefixes.map((p): ListedItem => ({ subdir: p }))
   ]
-  // Entries and rolled-up prefixes come back separately; Swift interleaves them in name order.
-  items.sort((a, b) => Buffer.compare(Buffer.from('subdir' in a ? a.subdir : a.name), Buffer.from('subdir' in b ? b.subdir : b.name)) * (options.reverse === true ? -1 : 1))
   containerHeaders(ctx, info)
-  sendListing(ctx.reply, format, { element: 'container', name: container, item: 'object' }, items)
+  sendListing(ctx.reply, format, { element: 'container', name: container, item: 'object' }, inNameOrder(items, options.reverse === true))
 }
 
 /** Sets container metadata: X-Container-Meta-* added or replaced, empty or X-Remove-* removed. */

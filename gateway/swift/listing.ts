@@ -45,6 +45,12 @@ export function listOptions (ctx: SwiftContext, maxLimit: number): ListOptions &
   }
 }
 
+/** Entries and rolled-up prefixes come back apart; Swift interleaves them in name (UTF-8 byte) order. */
+export function inNameOrder (items: ListedItem[], reverse: boolean): ListedItem[] {
+  const key = (i: ListedItem): Buffer => Buffer.from('subdir' in i ? i.subdir : i.name)
+  return items.sort((a, b) => Buffer.compare(key(a), key(b)) * (reverse ? -1 : 1))
+}
+
 /** Swift's listing time format: ISO 8601 with microseconds, no zone. */
 export function listingTime (date: Date): string {
   return date.toISOString().replace('Z', '000').replace(/(\.\d{6})\d*$/, '$1')
