@@ -6,6 +6,7 @@ import {
 } from './block-device.ts'
 import { ChunkWriteQueue, type QueuedWrite } from './chunk-write-queue.ts'
 import type { LayerChain } from './layer-chain.ts'
+import { ReadAhead } from './read-ahead.ts'
 import type { Lease } from './lease.ts'
 import { SECTOR } from './records.ts'
 
@@ -57,6 +58,7 @@ export class VolumeDevice implements BlockDevice {
   private readonly chunks: ChunkStore
   private readonly logger: Logger
   private readonly queue: ChunkWriteQueue
+  private readonly ahead = new ReadAhead()
   private seq = 0
   private inFlight = 0
   private idle: (() => void) | undefined
@@ -82,8 +84,13 @@ export class VolumeDevice implements BlockDevice {
   async read (offset: number, length: number): Promise<Buffer> {
     return await this.track(async () => {
       this.check(offset, length, false)
+      const sequential = this.ahead.sequential(offset, length)
       const pieces = this.pieces(offset, length)
-      if (pieces.length === 1) return await this.readPiece(pieces[0]!.index, pieces[0]!.offset, length) ?? Buffer.alloc(length)
+      if (pieces.length === 1) {
+        const { index, offset: within } = pieces[0]!
+        const data = sequential ? await this.readAhead(index, within, length) : await this.readPiece(index, within, length)
+        return data ?? Buffer.alloc(length)
+      }
       const out = Buffer.alloc(length)
       await Promise.all(pieces.map(async (piece) => {
         const data = await this.readPiece(piece.index, piece.offset, piece.length)
@@ -233,11 +240,31 @@ export class VolumeDevice implements BlockDevice {
 
   /** The bytes, or undefined when the range reads as zeroes. */
   private async readPiece (index: number, offset: number, length: number): Promise<Buffer | undefined> {
+    return (await this.readVersioned(index, offset, length))?.data
+  }
+
+  /** A small read that continues the previous one: served from, or fetched with, the read-ahead window. */
+  private async readAhead (index: number, offset: number, length: number): Promise<Buffer | undefined> {
+    const found = this.chain.find(index)
+    if (found === undefined || found.state.hole) return undefined
+    const hit = this.ahead.lookup(found.layer.id, index, found.state.version, offset, length)
+    if (hit !== undefined) return hit
+    const read = await this.readVersioned(index, offset, this.ahead.span(offset, length, this.chunkSize))
+    if (read === undefined) return undefined
+    this.ahead.keep({ layer: read.layer, index, version: read.version, offset, data: read.data })
+    return read.data.subarray(0, length)
+  }
+
+  /** The bytes with the layer and version they were read at, or undefined when the range reads as zeroes. */
+  private async readVersioned (index: number, offset: number, length: number):
+  Promise<{ data: Buffer, layer: string, version: ChunkVersion } | undefined> {
     for (let attempt = 0; ; attempt++) {
       const found = this.chain.find(index)
       if (found === undefined || found.state.hole) return undefined
       try {
-        return await this.chunks.read({ layer: found.layer.id, index }, this.chunkSize, found.state.version, offset, length)
+        const { id: layer } = found.layer
+        const { version } = found.state
+        return { data: await this.chunks.read({ layer, index }, this.chunkSize, version, offset, length), layer, version }
       } catch (err) {
         // A write of this chunk landed between our lookup and the read: look again.
         const raced = err instanceof StorageError && err.code === 'VersionMismatch' && this.chain.find(index)?.state !== found.state

@@ -125,3 +125,20 @@ os._exit(0)
   const after = await qemuIo(uri, 'read -P 1 0 64k', 'read -P 64 16515072 64k')
   t.is(after.code, 0, 'the gateway still serves, and the volume is free again: ' + after.stdout + after.stderr)
 })
+
+test('small sequential reads (read-ahead) see every write made between them, in one session and across chunks', async (t) => {
+  const c = cluster()
+  const vol = await c.volume<{ id: string }>('create', 'ahead', '--size', '16M', '--chunk-size', '1M')
+  const uri = c.nbdUri(vol.id)
+  const steps = (pattern: string, from: number, count: number, size: number): string[] =>
+    Array.from({ length: count }, (_, i) => `read -P ${pattern} ${from + i * size} ${size}`)
+  // 4 KiB steps over 2 MiB cross a chunk boundary; writes in between land in the window read ahead.
+  const result = await qemuIo(uri,
+    'write -P 0x11 0 2M',
+    ...steps('0x11', 0, 64, 4096),
+    'write -P 0x22 256k 4k',
+    ...steps('0x11', 256 * 1024 - 8192, 2, 4096), 'read -P 0x22 256k 4k',
+    ...steps('0x11', 260 * 1024, 200, 4096),
+    'write -P 0x33 1M 64k', 'read -P 0x33 1M 4k', ...steps('0x33', 1024 * 1024 + 4096, 15, 4096))
+  t.is(result.code, 0, result.stderr + result.stdout)
+})
