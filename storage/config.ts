@@ -26,10 +26,14 @@ export interface NodeConfig {
   replicationIntervalMs: number
   /** Bytes per second the replicator may push at most; 0 = no limit. */
   replicationMaxBytesPerSecond: number
+  /** Object versions per second the replicator may push at most; 0 = no limit. */
+  replicationMaxOpsPerSecond: number
+  /** Tombstones older than this are removed and no longer replicated (Swift's reclaim_age); it must outlast any node's outage. */
+  reclaimAgeMs: number
 }
 
 const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'chunkDataPort', 'devices', 'ringPath', 'logLevel', 'drainTimeoutMs',
-  'replicationIntervalMs', 'replicationMaxBytesPerSecond'])
+  'replicationIntervalMs', 'replicationMaxBytesPerSecond', 'replicationMaxOpsPerSecond', 'reclaimAgeMs'])
 const DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 const invalid = invalidConfig
@@ -54,6 +58,8 @@ export function parseNodeConfig (raw: unknown, baseDir = process.cwd(), where = 
   const drainTimeoutMs = wholeNumber(raw.drainTimeoutMs ?? 10_000, 'drainTimeoutMs', where)
   const replicationIntervalMs = wholeNumber(raw.replicationIntervalMs ?? 30_000, 'replicationIntervalMs', where)
   const replicationMaxBytesPerSecond = wholeNumber(raw.replicationMaxBytesPerSecond ?? 0, 'replicationMaxBytesPerSecond', where)
+  const replicationMaxOpsPerSecond = wholeNumber(raw.replicationMaxOpsPerSecond ?? 0, 'replicationMaxOpsPerSecond', where)
+  const reclaimAgeMs = wholeNumber(raw.reclaimAgeMs ?? WEEK_MS, 'reclaimAgeMs', where)
   let ringPath: string | undefined
   if (raw.ringPath !== undefined) {
     if (typeof raw.ringPath !== 'string' || raw.ringPath === '') throw invalid(where, '"ringPath" must be a non-empty string')
@@ -61,9 +67,11 @@ export function parseNodeConfig (raw: unknown, baseDir = process.cwd(), where = 
   }
   return {
     id, host, port, metricsPort, chunkDataPort, devices: devicesOf(raw.devices, baseDir, where), ringPath, logLevel, drainTimeoutMs,
-    replicationIntervalMs, replicationMaxBytesPerSecond
+    replicationIntervalMs, replicationMaxBytesPerSecond, replicationMaxOpsPerSecond, reclaimAgeMs
   }
 }
+
+const WEEK_MS = 7 * 24 * 3600 * 1000
 
 function wholeNumber (value: unknown, key: string, where: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw invalid(where, `"${key}" must be a non-negative integer`)

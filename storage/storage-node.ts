@@ -196,7 +196,13 @@ export class StorageNode implements Startable {
       },
       metrics: new ReplicationMetrics(this.registry),
       logger: this.logger.child({ component: 'replicator' })
-    }, { intervalMs: replicationIntervalMs, callTimeoutMs: 10_000, maxBytesPerSecond: this.config.replicationMaxBytesPerSecond })
+    }, {
+      intervalMs: replicationIntervalMs,
+      callTimeoutMs: 10_000,
+      maxBytesPerSecond: this.config.replicationMaxBytesPerSecond,
+      maxOpsPerSecond: this.config.replicationMaxOpsPerSecond,
+      reclaimAgeMs: this.config.reclaimAgeMs
+    })
     return {
       replicator,
       stop: async () => {

@@ -5,6 +5,7 @@ export class ReplicationMetrics {
   private readonly pushes: Counter<'kind'>
   private readonly bytes: Counter
   private readonly releases: Counter
+  private readonly reclaims: Counter
   private readonly passes: Histogram
   private readonly handoffs: Gauge
 
@@ -12,6 +13,7 @@ export class ReplicationMetrics {
     this.pushes = new Counter({ name: 'ringstack_replication_pushed_total', help: 'Object versions pushed to other replicas', labelNames: ['kind'], registers: [registry] })
     this.bytes = new Counter({ name: 'ringstack_replication_pushed_bytes_total', help: 'Object bytes pushed to other replicas', registers: [registry] })
     this.releases = new Counter({ name: 'ringstack_replication_released_total', help: 'Handoff replicas removed once their primaries held them', registers: [registry] })
+    this.reclaims = new Counter({ name: 'ringstack_replication_reclaimed_tombstones_total', help: 'Tombstones removed past the reclaim age', registers: [registry] })
     this.passes = new Histogram({ name: 'ringstack_replication_pass_seconds', help: 'Duration of replication passes', buckets: [0.1, 1, 10, 60, 600], registers: [registry] })
     this.handoffs = new Gauge({ name: 'ringstack_replication_handoff_partitions', help: 'Partitions held here as a handoff at the last pass', registers: [registry] })
   }
@@ -23,6 +25,10 @@ export class ReplicationMetrics {
 
   released (count: number): void {
     this.releases.inc(count)
+  }
+
+  reclaimed (count: number): void {
+    this.reclaims.inc(count)
   }
 
   passDone (seconds: number): void {

@@ -6,6 +6,7 @@ import type { Device as RingDevice, Ring } from '../../ring/index.ts'
 import type { Device } from '../device.ts'
 import { StorageError } from '../errors.ts'
 import type { IndexEntry } from '../object-index.ts'
+import { stampToMillis } from '../hlc.ts'
 import { objectKey } from '../object-name.ts'
 import { differingSuffixes, digestPartition, suffixOf } from '../partition-digest.ts'
 import { MAX_CHUNK_BYTES } from '../proto.ts'
@@ -30,6 +31,11 @@ export interface ReplicatorOptions {
   callTimeoutMs: number
   /** Bytes pushed per second at most (0: no limit). */
   maxBytesPerSecond: number
+  /** Object versions pushed per second at most (0: no limit). */
+  maxOpsPerSecond: number
+  /** Tombstones older than this (by their timestamp) are removed (Swift's reclaim_age). */
+  reclaimAgeMs: number
+  now?: () => number
 }
 
 interface Snapshot {
@@ -44,7 +50,8 @@ interface Snapshot {
  * version the other side lacks (or holds older) is pushed to it with its
  * original timestamp, tombstones too. A device that is not a primary of the
  * partition (a handoff) pushes to all primaries and, once each has taken
- * everything, releases what it pushed. The push side never deletes a newer
+ * everything, releases what it pushed. Tombstones past the reclaim age are
+ * removed and no longer pushed. The push side never deletes a newer
  * version: a node's own writes win by timestamp (Conflict is success).
  */
 export class Replicator implements Startable {
@@ -90,6 +97,7 @@ export class Replicator implements Startable {
     const ring = await this.components.ring()
     if (ring === undefined) return
     const self = this.components.self()
+    const horizon = (this.options.now ?? Date.now)() - this.options.reclaimAgeMs
     let handoffs = 0
     for (const [name, device] of this.components.devices) {
       for (const partition of await device.partitions()) {
@@ -97,21 +105,33 @@ export class Replicator implements Startable {
         const primaries = ring.primaries(partition)
         const isSelf = (d: RingDevice): boolean => hostPort(d.host, d.port) === self && d.device === name
         const primary = primaries.some(isSelf)
-        const snapshot = await this.snapshot(device, partition)
+        const snapshot = await this.snapshot(device, partition, horizon)
         if (snapshot.entries.length === 0) continue
         if (!primary) handoffs++
         let complete = true
         for (const target of primaries.filter((d) => !isSelf(d))) {
           complete = await this.sync(device, partition, snapshot, target) && complete
         }
-        if (!primary && complete) await this.release(device, partition, snapshot)
+        if (!primary && complete) await this.release(device, partition, snapshot.entries)
       }
     }
     this.components.metrics.handoffPartitions(handoffs)
   }
 
-  private async snapshot (device: Device, partition: number): Promise<Snapshot> {
-    const entries = await device.entries(partition)
+  /**
+   * The partition's entries as they are now, less tombstones past the
+   * reclaim age, which are removed here and never pushed (as in Swift: a
+   * replica down for longer than the reclaim age may bring such an object
+   * back, so the age must outlast any outage).
+   */
+  private async snapshot (device: Device, partition: number, horizon: number): Promise<Snapshot> {
+    const all = await device.entries(partition)
+    const expired = all.filter(({ entry }) => entry.deleted && stampToMillis(entry.timestamp) < horizon)
+    if (expired.length > 0) {
+      await this.drop(device, partition, expired)
+      this.components.metrics.reclaimed(expired.length)
+    }
+    const entries = expired.length === 0 ? all : all.filter((e) => !expired.includes(e))
     return { entries, digest: await digestPartition(entries) }
   }
 
@@ -146,6 +166,7 @@ export class Replicator implements Startable {
       if (entry.deleted) {
         await client.delete(ref, entry.timestamp, { deadline })
         metrics.pushed('tombstone', 0)
+        await this.throttle(0)
         return
       }
       const replica = await device.read(objectKey({ ...ref, device: device.name, partition }))
@@ -154,16 +175,14 @@ export class Replicator implements Startable {
         if (replica.info.timestamp !== entry.timestamp || replica.info.deleted) return
         const stream = client.put(ref, { timestamp: entry.timestamp, size: entry.size, metadata: entry.metadata, deadline })
         try {
-          for await (const piece of replica.body(0, entry.size, MAX_CHUNK_BYTES)) {
-            await stream.write(piece)
-            await this.throttle(piece.length)
-          }
+          for await (const piece of replica.body(0, entry.size, MAX_CHUNK_BYTES)) await stream.write(piece)
           await stream.finish()
         } catch (err) {
           stream.abort(err as Error)
           throw err
         }
         metrics.pushed('object', entry.size)
+        await this.throttle(entry.size)
       } finally {
         await replica.close()
       }
@@ -175,17 +194,23 @@ export class Replicator implements Startable {
   }
 
   /** A handoff gives back what every primary now holds (at least the version pushed). */
-  private async release (device: Device, partition: number, snapshot: Snapshot): Promise<void> {
-    for (const { entry } of snapshot.entries) {
-      await device.release(objectKey(refOf(entry.name, device.name, partition)), entry.timestamp)
-    }
-    this.components.metrics.released(snapshot.entries.length)
-    this.components.logger.info({ partition, objects: snapshot.entries.length }, 'handoff partition handed back to its primaries')
+  private async release (device: Device, partition: number, entries: Snapshot['entries']): Promise<void> {
+    await this.drop(device, partition, entries)
+    this.components.metrics.released(entries.length)
+    this.components.logger.info({ partition, objects: entries.length }, 'handoff partition handed back to its primaries')
   }
 
+  private async drop (device: Device, partition: number, entries: Snapshot['entries']): Promise<void> {
+    for (const { entry } of entries) {
+      await device.release(objectKey(refOf(entry.name, device.name, partition)), entry.timestamp)
+    }
+  }
+
+  /** Paces pushes: each costs 1/ops-limit and bytes/bytes-limit seconds, whichever is longer. */
   private async throttle (bytes: number): Promise<void> {
-    const limit = this.options.maxBytesPerSecond
-    if (limit > 0) await sleep(Math.ceil((bytes / limit) * 1000), undefined, { signal: this.wake.signal }).catch(() => {})
+    const { maxBytesPerSecond, maxOpsPerSecond } = this.options
+    const ms = Math.max(maxBytesPerSecond > 0 ? (bytes / maxBytesPerSecond) * 1000 : 0, maxOpsPerSecond > 0 ? 1000 / maxOpsPerSecond : 0)
+    if (ms > 0) await sleep(Math.ceil(ms), undefined, { signal: this.wake.signal }).catch(() => {})
   }
 }
 

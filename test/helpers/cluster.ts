@@ -71,15 +71,16 @@ export class TestCluster {
 
   /** With `t`, the cluster goes away with that test; without, call destroy(). */
   /** `replicationIntervalMs` turns the nodes' replicators on (they find the ring once it is built). */
-  static async start (t: ExecutionContext | undefined,
-    options: { nodes?: number, partPower?: number, client?: ObjectClientOptions, replicationIntervalMs?: number } = {}):
+  static async start (t: ExecutionContext | undefined, options: {
+    nodes?: number, partPower?: number, client?: ObjectClientOptions, replicationIntervalMs?: number, reclaimAgeMs?: number
+  } = {}):
   Promise<TestCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'ringstack-test-'))
     const count = options.nodes ?? 3
     const nodes: TestNode[] = []
     const replication = options.replicationIntervalMs === undefined
       ? {}
-      : { ringPath: join(dir, 'ring', 'object.ring.gz'), replicationIntervalMs: options.replicationIntervalMs }
+      : { ringPath: join(dir, 'ring', 'object.ring.gz'), replicationIntervalMs: options.replicationIntervalMs, reclaimAgeMs: options.reclaimAgeMs }
     const writeConfig = async (node: TestNode): Promise<void> => {
       await writeFile(node.configPath, JSON.stringify({
         id: node.id, host: '127.0.0.1', port: node.port, metricsPort: 0,

@@ -91,3 +91,27 @@ test('a handoff that took writes for a dead primary pushes them to it and then l
   }
   t.pass()
 })
+
+test('tombstones past the reclaim age are removed from every replica; live objects stay', async (t) => {
+  const cluster = await TestCluster.start(t, { replicationIntervalMs: PASS_MS, reclaimAgeMs: 3_000 })
+  const gone = pathOf(1)
+  const kept = pathOf(2)
+  await cluster.client.put(gone, [randomBytes(100)])
+  await cluster.client.put(kept, [randomBytes(100)])
+  const tombstone = await cluster.client.delete(gone)
+  await cluster.untilEveryReplicaHas(gone, tombstone.timestamp)
+  const partition = cluster.ring.partition(gone.account, gone.container, gone.object)
+  const replicas = cluster.ring.primaries(partition)
+  const deadline = Date.now() + 30_000
+  for (const device of replicas) {
+    for (;;) {
+      const info = await cluster.pool.client(device).head({ device: device.device, partition, ...gone })
+      if (!info.exists) break
+      t.true(info.deleted)
+      if (Date.now() > deadline) t.fail(`the tombstone on ${device.port} was never reclaimed`)
+      await sleep(200)
+    }
+  }
+  const live = await cluster.client.head(kept)
+  t.true(live.exists && !live.deleted, 'a live object is never reclaimed')
+})
