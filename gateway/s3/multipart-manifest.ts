@@ -99,34 +99,20 @@ export async function removeParts (namespace: Namespace, segments: ObjectPath, u
 }
 
 /**
- * Starts reading the object a write at `path` replaces, alongside the write
- * so that it costs no latency: a replaced multipart object's parts go once
- * the write is acked (afterReplacing). With `always` false the read is
- * skipped in buckets that never had a multipart upload (no segments
- * container), which keeps plain PUTs (S3's and Swift's) at one round of
- * storage calls.
+ * The object a write at `path` is about to replace, read before the write
+ * starts (read alongside it, a small write could land first and hide what
+ * it replaced), so that a replaced multipart object's parts go once the
+ * write is acked (removeReplacedParts). With `always` false the read is skipped
+ * in buckets that never had a multipart upload (no segments container),
+ * which keeps plain PUTs (S3's and Swift's) at one round of storage calls.
  */
-export function replacedObject (namespace: Namespace, path: ObjectPath, always: boolean): Promise<ObjectInfo | undefined> {
-  const replaced = (async () => {
+export async function replacedObject (namespace: Namespace, path: ObjectPath, always: boolean): Promise<ObjectInfo | undefined> {
+  try {
     if (!always && !await namespace.containerExists(path.account, segmentsContainer(path.container))) return undefined
-    try {
-      return await namespace.headObject(path)
-    } catch (err) {
-      if (err instanceof StorageError && err.code === 'NotFound') return undefined
-      throw err
-    }
-  })()
-  // Awaited later, after the write; until then a failure must not count as unhandled.
-  replaced.catch(() => {})
-  return replaced
-}
-
-/** Once a write at `path` is acked: removes the parts of the multipart object it replaced, if any. */
-export async function afterReplacing (namespace: Namespace, path: ObjectPath, replaced: Promise<ObjectInfo | undefined>, written: ObjectInfo,
-  logger: Logger): Promise<void> {
-  const previous = await replaced.catch((err: unknown) => {
-    logger.warn({ err, path }, 'replaced object not read; a multipart object\'s parts may be left behind')
-    return undefined
-  })
-  await removeReplacedParts(namespace, path, previous, written, logger)
+    return await namespace.headObject(path)
+  } catch (err) {
+    // InvalidArgument: a container name so long its companion's is past the store's limit, which no upload can have made.
+    if (err instanceof StorageError && (err.code === 'NotFound' || (err.code === 'InvalidArgument' && !always))) return undefined
+    throw err
+  }
 }

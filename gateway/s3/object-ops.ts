@@ -6,7 +6,7 @@ import { bucketOf, lastModifiedOf, sendXml } from './bucket-ops.ts'
 import { checkReadConditions, checkWriteConditions, hasWriteConditions, type ConditionSubject } from './conditions.ts'
 import { S3Error, toS3Error } from './errors.ts'
 import { copiedMetadata, headersFromMetadata, metadataFromHeaders, quotedEtag } from './object-metadata.ts'
-import { afterReplacing, replacedObject } from './multipart-manifest.ts'
+import { removeReplacedParts, replacedObject } from './multipart-manifest.ts'
 import { openObject, partRange, removeObject } from './object-reader.ts'
 import { parseRange, type RequestedRange } from '../http/range.ts'
 import { readDocument } from './request-body.ts'
@@ -43,8 +43,8 @@ export function trailerMetadata (result: PayloadResult): Record<string, string> 
 export async function putObject (ctx: S3Context): Promise<void> {
   const path = objectPath(ctx)
   const conditional = hasWriteConditions(ctx.headers)
-  const replaced = replacedObject(ctx.namespace, path, conditional)
-  if (conditional) checkWriteConditions(ctx.headers, conditionSubject(await replaced))
+  const replaced = await replacedObject(ctx.namespace, path, conditional)
+  if (conditional) checkWriteConditions(ctx.headers, conditionSubject(replaced))
   const metadata = metadataFromHeaders(ctx.headers)
   const payload = createPayloadStream(ctx.request.raw, ctx.auth, ctx.headers, { maxBytes: MAX_PUT_BYTES })
   if (payload.expectedBytes === undefined) throw new S3Error('MissingContentLength')
@@ -53,7 +53,7 @@ export async function putObject (ctx: S3Context): Promise<void> {
     metadata,
     trailer: () => trailerMetadata(payload.result())
   })
-  await afterReplacing(ctx.namespace, path, replaced, info, ctx.logger)
+  await removeReplacedParts(ctx.namespace, path, replaced, info, ctx.logger)
   const checksum = payload.result().checksum
   if (checksum !== undefined) ctx.reply.header(`x-amz-checksum-${checksum.algorithm}`, checksum.value)
   ctx.reply.header('etag', quotedEtag(info.metadata)).send()
@@ -166,11 +166,11 @@ export async function copyObject (ctx: S3Context): Promise<void> {
     opened.cancel()
     throw err
   }
-  const replaced = same ? Promise.resolve(opened.info) : replacedObject(ctx.namespace, destination, false)
+  const replaced = same ? opened.info : await replacedObject(ctx.namespace, destination, false)
   const metadata = directive === 'REPLACE' ? metadataFromHeaders(ctx.headers) : copiedMetadata(opened.info.metadata)
   const etag = opened.info.metadata.etag ?? ''
   const info = await ctx.namespace.putObject(destination, opened.body, { size: opened.length, metadata: { ...metadata, etag } })
-  await afterReplacing(ctx.namespace, destination, replaced, info, ctx.logger)
+  await removeReplacedParts(ctx.namespace, destination, replaced, info, ctx.logger)
   sendXml(ctx, 'CopyObjectResult', [['LastModified', lastModifiedOf(info.timestamp).toISOString()], ['ETag', quotedEtag(info.metadata)]])
 }
 

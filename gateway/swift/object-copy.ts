@@ -1,7 +1,7 @@
 import type { ObjectPath } from '../../storage/index.ts'
 import { copiedMetadata } from '../http/stored-metadata.ts'
 import { lastModifiedOf } from '../s3/bucket-ops.ts'
-import { afterReplacing, replacedObject } from '../s3/multipart-manifest.ts'
+import { removeReplacedParts, replacedObject } from '../s3/multipart-manifest.ts'
 import { authorize } from './access.ts'
 import { SwiftError } from './errors.ts'
 import { LIMITS } from './limits.ts'
@@ -42,13 +42,13 @@ async function copy (ctx: SwiftContext, source: ObjectPath, destination: ObjectP
   const metadata = { ...(fresh ? {} : copiedMetadata(object.info.metadata)), ...requested }
   const payload = verifiedBody(await objectBody(ctx.namespace, object, 0, object.size), undefined, object.size)
   const plainEtag = object.kind === 'plain' ? object.info.metadata.etag : undefined
-  const replaced = replacedObject(ctx.namespace, destination, false)
+  const replaced = await replacedObject(ctx.namespace, destination, false)
   const info = await ctx.namespace.putObject(destination, payload.body, {
     size: object.size,
     metadata: plainEtag === undefined ? metadata : { ...metadata, etag: plainEtag },
     trailer: plainEtag === undefined ? () => ({ etag: payload.md5Hex() }) : undefined
   })
-  await afterReplacing(ctx.namespace, destination, replaced, info, ctx.logger)
+  await removeReplacedParts(ctx.namespace, destination, replaced, info, ctx.logger)
   await scheduleExpiry(ctx, destination, info)
   ctx.reply.code(201).headers({
     etag: info.metadata.etag ?? payload.md5Hex(),

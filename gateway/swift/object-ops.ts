@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import type { ObjectInfo, ObjectPath } from '../../storage/index.ts'
 import { evaluateReadConditions, evaluateWriteConditions, hasWriteConditions } from '../http/conditions.ts'
 import { lastModifiedOf } from '../s3/bucket-ops.ts'
-import { afterReplacing, replacedObject } from '../s3/multipart-manifest.ts'
+import { removeReplacedParts, replacedObject } from '../s3/multipart-manifest.ts'
 import { headIfExists, removeObject } from '../s3/object-reader.ts'
 import { SwiftError } from './errors.ts'
 import { LIMITS, SLO_LIMITS } from './limits.ts'
@@ -93,10 +93,10 @@ export async function objectPut (ctx: SwiftContext): Promise<void> {
   const size = declaredSize(ctx)
   const metadata = objectMetadataFromHeaders(ctx.headers, ctx.now())
   await checkPutConditions(ctx, path)
-  const replaced = replacedObject(ctx.namespace, path, false)
+  const replaced = await replacedObject(ctx.namespace, path, false)
   const payload = verifiedBody(ctx.request.raw, header(ctx, 'etag'), size ?? LIMITS.max_file_size)
   const info = await ctx.namespace.putObject(path, payload.body, { size, metadata, trailer: () => ({ etag: payload.md5Hex() }) })
-  await afterReplacing(ctx.namespace, path, replaced, info, ctx.logger)
+  await removeReplacedParts(ctx.namespace, path, replaced, info, ctx.logger)
   await scheduleExpiry(ctx, path, info)
   sendWritten(ctx, info, info.metadata.etag ?? payload.md5Hex())
 }
@@ -110,7 +110,7 @@ async function putSloManifest (ctx: SwiftContext): Promise<void> {
   const expected = header(ctx, 'etag')?.replace(/^"|"$/g, '')
   if (expected !== undefined && expected !== manifest.etag) throw new SwiftError('UnprocessableEntity')
   await checkPutConditions(ctx, path)
-  const replaced = replacedObject(ctx.namespace, path, false)
+  const replaced = await replacedObject(ctx.namespace, path, false)
   const stored = Buffer.from(JSON.stringify(manifest.entries))
   const metadata: Record<string, string> = {
     ...objectMetadataFromHeaders(ctx.headers, ctx.now()),
@@ -123,7 +123,7 @@ async function putSloManifest (ctx: SwiftContext): Promise<void> {
   await ctx.namespace.listings.updateObject(path.account, path.container, {
     name: path.object, timestamp: info.timestamp, size: manifest.size, etag: manifest.etag, contentType: metadata['content-type'] ?? ''
   })
-  await afterReplacing(ctx.namespace, path, replaced, info, ctx.logger)
+  await removeReplacedParts(ctx.namespace, path, replaced, info, ctx.logger)
   await scheduleExpiry(ctx, path, info)
   sendWritten(ctx, info, `"${manifest.etag}"`)
 }
