@@ -17,6 +17,7 @@ commands:
   server <verb>      servers (create, list, show, console, stop, start, reboot, delete)
   flavor <verb>      server sizes (create, list, delete)
   hypervisor <verb>  compute agents the controller places servers on (add, list, remove)
+  status             every storage node: up/down, what it holds, its replicator (--ring FILE | --data DIR)
   help               this text
 
 Every command accepts --json for machine-readable output where it prints results.
@@ -33,6 +34,7 @@ const commands: Record<string, () => Promise<Command>> = {
   server: async () => (await import('./server.ts')).serverCommand,
   flavor: async () => (await import('./flavor.ts')).flavorCommand,
   hypervisor: async () => (await import('./hypervisor.ts')).hypervisorCommand,
+  status: async () => (await import('./status.ts')).statusCommand,
   storage: async () => roleCommand('storage', 'storage node', (await import('../storage/index.ts')).runStorageNode,
     'storage node <id> listening on <host>:<port>'),
   gateway: async () => roleCommand('gateway', 'gateway', (await import('../gateway/index.ts')).runGateway,

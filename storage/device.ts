@@ -200,6 +200,20 @@ export class Device {
     return out
   }
 
+  /** What the device holds: a walk of its index (for `ringstack status`, not a hot path). */
+  async status (): Promise<{ partitions: number, objects: number, tombstones: number, bytes: number, quarantined: number }> {
+    const out = { partitions: 0, objects: 0, tombstones: 0, bytes: 0, quarantined: (await readdir(this.paths.quarantine)).length }
+    let last = -1
+    for await (const { partition, entry } of this.index.entries()) {
+      if (partition !== last) out.partitions++
+      last = partition
+      if (entry.deleted) out.tombstones++
+      else out.objects++
+      out.bytes += entry.size
+    }
+    return out
+  }
+
   /** Partitions this device has a directory for (it may hold nothing any more). */
   async partitions (): Promise<number[]> {
     const names = await readdir(this.paths.objects)

@@ -1,5 +1,6 @@
 import { credentials, type CallOptions, type ChannelOptions, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js'
 import type { ObjectInfo__Output } from '../proto/gen/ringstack/storage/v1/ObjectInfo.ts'
+import type { NodeStatusReply__Output } from '../proto/gen/ringstack/storage/v1/NodeStatusReply.ts'
 import type { ObjectStoreClient } from '../proto/gen/ringstack/storage/v1/ObjectStore.ts'
 import type { PutObjectRequest } from '../proto/gen/ringstack/storage/v1/PutObjectRequest.ts'
 import { StorageError } from './errors.ts'
@@ -142,6 +143,15 @@ export class GrpcStorageNodeClient implements StorageNodeClient {
       this.client.PartitionEntries({ device, partition, suffixes }, callOptions(options.deadline), (err, value) => {
         if (err !== null || value === undefined) reject(this.error(err))
         else resolve(value.entries.map((e) => ({ hash: e.hash, timestamp: BigInt(e.timestamp), deleted: e.deleted })))
+      })
+    })
+  }
+
+  async status (options: { deadline?: number } = {}): Promise<NodeStatusReply__Output> {
+    return await new Promise((resolve, reject) => {
+      this.client.NodeStatus({}, callOptions(options.deadline), (err, value) => {
+        if (err !== null || value === undefined) reject(this.error(err))
+        else resolve(value)
       })
     })
   }

@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client'
 
 export type Method = 'PutObject' | 'GetObject' | 'HeadObject' | 'DeleteObject' |
-  'PartitionDigest' | 'PartitionEntries' |
+  'PartitionDigest' | 'PartitionEntries' | 'NodeStatus' |
   'PutListing' | 'DeleteListing' | 'HeadListing' | 'UpdateEntries' | 'List'
 
 /** What a storage node exposes on /metrics, registered on the registry it is given. */

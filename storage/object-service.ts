@@ -13,12 +13,15 @@ import type { ObjectFileWriter } from './object-file-writer.ts'
 import { objectKey, type ObjectKey } from './object-name.ts'
 import { MAX_CHUNK_BYTES } from './proto.ts'
 import { checkMetadata, declaredSize, rangeRequest, resolveRange, writeTimestamp } from './request-checks.ts'
+import type { ReplicatorStats } from './replication/index.ts'
 import type { ObjectInfo } from './types.ts'
 
 export interface ObjectServiceComponents {
   devices: ReadonlyMap<string, Device>
   calls: CallTracker
   metrics: NodeMetrics
+  /** The replicator's stats, when the node runs one. */
+  replication: () => ReplicatorStats | undefined
 }
 
 /** The ObjectStore gRPC handlers: protocol checks and stream plumbing on top of the devices. */
@@ -26,11 +29,13 @@ export class ObjectService {
   private readonly devices: ReadonlyMap<string, Device>
   private readonly calls: CallTracker
   private readonly metrics: NodeMetrics
+  private readonly replication: () => ReplicatorStats | undefined
 
   constructor (components: ObjectServiceComponents) {
     this.devices = components.devices
     this.calls = components.calls
     this.metrics = components.metrics
+    this.replication = components.replication
   }
 
   handlers (): ObjectStoreHandlers {
@@ -61,6 +66,19 @@ export class ObjectService {
           const { device, partition, suffixes } = call.request
           const entries = await this.deviceNamed(device).entries(partition, new Set(suffixes))
           return { entries: entries.map(({ hash, entry }) => ({ hash, timestamp: entry.timestamp.toString(), deleted: entry.deleted })) }
+        })
+      },
+      NodeStatus: (call, callback) => {
+        this.calls.unary('NodeStatus', call, callback, async () => {
+          const devices = await Promise.all([...this.devices.values()].map(async (device) => ({ name: device.name, ...await device.status() })))
+          const stats = this.replication()
+          return {
+            devices: devices.map((d) => ({ ...d, objects: String(d.objects), tombstones: String(d.tombstones), bytes: String(d.bytes) })),
+            replicating: stats !== undefined,
+            handoffPartitions: stats?.handoffPartitions ?? 0,
+            pushed: String(stats?.pushed ?? 0),
+            lastPassUnixMs: String(stats?.lastPassUnixMs ?? 0)
+          }
         })
       },
       GetObject: (call) => {

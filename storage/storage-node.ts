@@ -104,7 +104,9 @@ export class StorageNode implements Startable {
     const byName = new Map(devices.map((d) => [d.name, d]))
     const server = new Server(SERVER_OPTIONS)
     widenStreamWindow(server, this.logger)
-    server.addService(objectStoreService(), new ObjectService({ devices: byName, calls, metrics }).handlers())
+    server.addService(objectStoreService(), new ObjectService({
+      devices: byName, calls, metrics, replication: () => this.running?.replication?.replicator.stats
+    }).handlers())
     server.addService(listingStoreService(), new ListingService({ devices: byName, calls }).handlers())
     const dataChannel = new DataChannelListener(this.config.host, this.config.chunkDataPort, (socket) => chunks.session(socket))
     const chunks = new ChunkService({

@@ -1,2 +1,2 @@
-export { Replicator, type ReplicatorComponents, type ReplicatorOptions } from './replicator.ts'
+export { Replicator, type ReplicatorComponents, type ReplicatorOptions, type ReplicatorStats } from './replicator.ts'
 export { ReplicationMetrics } from './replication-metrics.ts'

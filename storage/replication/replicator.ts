@@ -24,6 +24,13 @@ export interface ReplicatorComponents {
   logger: Logger
 }
 
+/** What the last passes did, for the node's status. */
+export interface ReplicatorStats {
+  handoffPartitions: number
+  pushed: number
+  lastPassUnixMs: number
+}
+
 export interface ReplicatorOptions {
   /** Pause between the end of one pass and the start of the next. */
   intervalMs: number
@@ -60,6 +67,7 @@ export class Replicator implements Startable {
   private running: Promise<void> | undefined
   private stopping = false
   private readonly wake = new AbortController()
+  readonly stats: ReplicatorStats = { handoffPartitions: 0, pushed: 0, lastPassUnixMs: 0 }
 
   constructor (components: ReplicatorComponents, options: ReplicatorOptions) {
     this.components = components
@@ -87,6 +95,7 @@ export class Replicator implements Startable {
       try {
         await this.pass()
         this.components.metrics.passDone((performance.now() - started) / 1000)
+        this.stats.lastPassUnixMs = Date.now()
       } catch (err) {
         this.components.logger.warn({ err }, 'replication pass failed')
       }
@@ -116,6 +125,7 @@ export class Replicator implements Startable {
       }
     }
     this.components.metrics.handoffPartitions(handoffs)
+    this.stats.handoffPartitions = handoffs
   }
 
   /**
@@ -166,6 +176,7 @@ export class Replicator implements Startable {
       if (entry.deleted) {
         await client.delete(ref, entry.timestamp, { deadline })
         metrics.pushed('tombstone', 0)
+        this.stats.pushed++
         await this.throttle(0)
         return
       }
@@ -182,6 +193,7 @@ export class Replicator implements Startable {
           throw err
         }
         metrics.pushed('object', entry.size)
+        this.stats.pushed++
         await this.throttle(entry.size)
       } finally {
         await replica.close()
