@@ -30,10 +30,15 @@ export interface NodeConfig {
   replicationMaxOpsPerSecond: number
   /** Tombstones older than this are removed and no longer replicated (Swift's reclaim_age); it must outlast any node's outage. */
   reclaimAgeMs: number
+  /** Bytes per second the auditor reads and verifies; 0 turns it off. */
+  auditBytesPerSecond: number
+  /** Pause between the auditor's sweeps over every replica. */
+  auditIntervalMs: number
 }
 
 const KEYS = new Set(['id', 'host', 'port', 'metricsPort', 'chunkDataPort', 'devices', 'ringPath', 'logLevel', 'drainTimeoutMs',
-  'replicationIntervalMs', 'replicationMaxBytesPerSecond', 'replicationMaxOpsPerSecond', 'reclaimAgeMs'])
+  'replicationIntervalMs', 'replicationMaxBytesPerSecond', 'replicationMaxOpsPerSecond', 'reclaimAgeMs',
+  'auditBytesPerSecond', 'auditIntervalMs'])
 const DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 const invalid = invalidConfig
@@ -60,6 +65,8 @@ export function parseNodeConfig (raw: unknown, baseDir = process.cwd(), where = 
   const replicationMaxBytesPerSecond = wholeNumber(raw.replicationMaxBytesPerSecond ?? 0, 'replicationMaxBytesPerSecond', where)
   const replicationMaxOpsPerSecond = wholeNumber(raw.replicationMaxOpsPerSecond ?? 0, 'replicationMaxOpsPerSecond', where)
   const reclaimAgeMs = wholeNumber(raw.reclaimAgeMs ?? WEEK_MS, 'reclaimAgeMs', where)
+  const auditBytesPerSecond = wholeNumber(raw.auditBytesPerSecond ?? 10 * 1024 * 1024, 'auditBytesPerSecond', where)
+  const auditIntervalMs = wholeNumber(raw.auditIntervalMs ?? 3600_000, 'auditIntervalMs', where)
   let ringPath: string | undefined
   if (raw.ringPath !== undefined) {
     if (typeof raw.ringPath !== 'string' || raw.ringPath === '') throw invalid(where, '"ringPath" must be a non-empty string')
@@ -67,7 +74,7 @@ export function parseNodeConfig (raw: unknown, baseDir = process.cwd(), where = 
   }
   return {
     id, host, port, metricsPort, chunkDataPort, devices: devicesOf(raw.devices, baseDir, where), ringPath, logLevel, drainTimeoutMs,
-    replicationIntervalMs, replicationMaxBytesPerSecond, replicationMaxOpsPerSecond, reclaimAgeMs
+    replicationIntervalMs, replicationMaxBytesPerSecond, replicationMaxOpsPerSecond, reclaimAgeMs, auditBytesPerSecond, auditIntervalMs
   }
 }
 

@@ -20,7 +20,7 @@ import { NodeMetrics } from './node-metrics.ts'
 import type { Hasher } from './object-file-format.ts'
 import { ObjectService } from './object-service.ts'
 import { GrpcStorageNodeClient } from './node-client.ts'
-import { ReplicationMetrics, Replicator } from './replication/index.ts'
+import { Auditor, ReplicationMetrics, Replicator } from './replication/index.ts'
 import { RingWatcher, type Ring } from '../ring/index.ts'
 import { listingStoreService, MAX_MESSAGE_BYTES, objectStoreService } from './proto.ts'
 import { bindInsecure } from '../lib/grpc-server.ts'
@@ -51,6 +51,7 @@ interface Running {
   chunks: ChunkService
   dataChannel: DataChannelListener
   replication: Replication | undefined
+  auditor: Auditor | undefined
   chunkDevices: ChunkDevice[]
   metricsServer: MetricsServer
 }
@@ -122,9 +123,15 @@ export class StorageNode implements Startable {
       const port = await bindInsecure(server, this.config.host, this.config.port)
       widenConnectionWindow(server, this.logger)
       await metricsServer.start()
-      const replication = this.replication(byName, () => hostPort(this.config.host, port))
+      const replicationMetrics = new ReplicationMetrics(this.registry)
+      const replication = this.replication(byName, () => hostPort(this.config.host, port), replicationMetrics)
       await replication?.replicator.start()
-      this.running = { server, port, calls, devices, chunks, dataChannel, replication, chunkDevices, metricsServer }
+      const auditor = this.config.auditBytesPerSecond === 0
+        ? undefined
+        : new Auditor({ devices: byName, metrics: replicationMetrics, logger: this.logger.child({ component: 'auditor' }) },
+          { bytesPerSecond: this.config.auditBytesPerSecond, intervalMs: this.config.auditIntervalMs })
+      await auditor?.start()
+      this.running = { server, port, calls, devices, chunks, dataChannel, replication, auditor, chunkDevices, metricsServer }
     } catch (err) {
       server.forceShutdown()
       await dataChannel.stop()
@@ -140,9 +147,9 @@ export class StorageNode implements Startable {
     const running = this.running
     if (running === undefined) return
     this.running = undefined
-    const { server, calls, devices, chunks, dataChannel, replication, chunkDevices, metricsServer } = running
+    const { server, calls, devices, chunks, dataChannel, replication, auditor, chunkDevices, metricsServer } = running
     const timeout = this.config.drainTimeoutMs
-    await replication?.stop()
+    await Promise.all([replication?.stop(), auditor?.stop()])
     // Chunk sessions live as long as their clients: end them once their ops are answered.
     const chunksClosed = Promise.all([dataChannel.stop(), chunks.close()])
     const drained = await new Promise<boolean>((resolve) => {
@@ -170,7 +177,7 @@ export class StorageNode implements Startable {
    * not exist yet (a cluster being set up builds it from the nodes' ports):
    * passes are skipped until it does.
    */
-  private replication (devices: ReadonlyMap<string, Device>, self: () => string): Replication | undefined {
+  private replication (devices: ReadonlyMap<string, Device>, self: () => string, metrics: ReplicationMetrics): Replication | undefined {
     const { ringPath, replicationIntervalMs } = this.config
     if (ringPath === undefined || replicationIntervalMs === 0) return undefined
     const watcher = new RingWatcher({ path: ringPath, logger: this.logger })
@@ -196,7 +203,7 @@ export class StorageNode implements Startable {
         if (client === undefined) clients.set(address, client = new GrpcStorageNodeClient(address))
         return client
       },
-      metrics: new ReplicationMetrics(this.registry),
+      metrics,
       logger: this.logger.child({ component: 'replicator' })
     }, {
       intervalMs: replicationIntervalMs,

@@ -11,6 +11,7 @@ import { objectKey } from '../object-name.ts'
 import { differingSuffixes, digestPartition, suffixOf } from '../partition-digest.ts'
 import { MAX_CHUNK_BYTES } from '../proto.ts'
 import type { ObjectRef, StorageNodeClient } from '../types.ts'
+import { refOf } from './object-ref.ts'
 import type { ReplicationMetrics } from './replication-metrics.ts'
 
 export interface ReplicatorComponents {
@@ -224,11 +225,4 @@ export class Replicator implements Startable {
     const ms = Math.max(maxBytesPerSecond > 0 ? (bytes / maxBytesPerSecond) * 1000 : 0, maxOpsPerSecond > 0 ? 1000 / maxOpsPerSecond : 0)
     if (ms > 0) await sleep(Math.ceil(ms), undefined, { signal: this.wake.signal }).catch(() => {})
   }
-}
-
-/** `/a/c/o` back into a ref (an object name may hold slashes; account and container may not). */
-function refOf (name: string, device: string, partition: number): ObjectRef {
-  const second = name.indexOf('/', 1)
-  const third = name.indexOf('/', second + 1)
-  return { device, partition, account: name.slice(1, second), container: name.slice(second + 1, third), object: name.slice(third + 1) }
 }

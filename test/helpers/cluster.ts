@@ -72,7 +72,9 @@ export class TestCluster {
   /** With `t`, the cluster goes away with that test; without, call destroy(). */
   /** `replicationIntervalMs` turns the nodes' replicators on (they find the ring once it is built). */
   static async start (t: ExecutionContext | undefined, options: {
-    nodes?: number, partPower?: number, client?: ObjectClientOptions, replicationIntervalMs?: number, reclaimAgeMs?: number
+    nodes?: number, partPower?: number, client?: ObjectClientOptions, replicationIntervalMs?: number, reclaimAgeMs?: number,
+    /** Extra keys of every node's config (e.g. the auditor's pace). */
+    nodeConfig?: Record<string, unknown>
   } = {}):
   Promise<TestCluster> {
     const dir = await mkdtemp(join(tmpdir(), 'ringstack-test-'))
@@ -84,7 +86,7 @@ export class TestCluster {
     const writeConfig = async (node: TestNode): Promise<void> => {
       await writeFile(node.configPath, JSON.stringify({
         id: node.id, host: '127.0.0.1', port: node.port, metricsPort: 0,
-        devices: [{ name: 'd1', path: node.devicePath }], logLevel: 'warn', ...replication
+        devices: [{ name: 'd1', path: node.devicePath }], logLevel: 'warn', ...replication, ...options.nodeConfig
       }))
     }
     // Nodes bind ephemeral ports themselves (no pick-then-bind race with

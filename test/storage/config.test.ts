@@ -10,7 +10,8 @@ test('defaults fill in what a minimal config leaves out', (t) => {
   t.deepEqual(parseNodeConfig(base), {
     id: 'n1', host: '127.0.0.1', port: 0, metricsPort: 0, chunkDataPort: 0, devices: [{ name: 'd1', path: '/srv/d1' }],
     ringPath: undefined, logLevel: 'info', drainTimeoutMs: 10_000, replicationIntervalMs: 30_000, replicationMaxBytesPerSecond: 0,
-    replicationMaxOpsPerSecond: 0, reclaimAgeMs: 7 * 24 * 3600 * 1000
+    replicationMaxOpsPerSecond: 0, reclaimAgeMs: 7 * 24 * 3600 * 1000,
+    auditBytesPerSecond: 10 * 1024 * 1024, auditIntervalMs: 3600_000
   })
 })
 

@@ -1,6 +1,7 @@
 import test from 'ava'
 import { randomBytes } from 'node:crypto'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, open, readdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ObjectInfo } from '../../storage/index.ts'
 import type { ObjectPath } from '../../storage/object-client/index.ts'
@@ -114,4 +115,39 @@ test('tombstones past the reclaim age are removed from every replica; live objec
   }
   const live = await cluster.client.head(kept)
   t.true(live.exists && !live.deleted, 'a live object is never reclaimed')
+})
+
+test('the auditor finds flipped bytes in a replica and quarantines it, the replicator restores it, no read returns bad bytes', async (t) => {
+  const cluster = await TestCluster.start(t, { replicationIntervalMs: PASS_MS, nodeConfig: { auditIntervalMs: 200, auditBytesPerSecond: 64 * 1024 * 1024 } })
+  const path = pathOf(7)
+  const body = randomBytes(256 * 1024)
+  const info = await cluster.client.put(path, [body])
+  await cluster.untilEveryReplicaHas(path, info.timestamp)
+  const partition = cluster.ring.partition(path.account, path.container, path.object)
+  const node = cluster.nodes[0]!
+  const dir = join(node.devicePath, 'objects', String(partition))
+  const file = join(dir, (await readdir(dir)).find((name) => name.endsWith('.data'))!)
+  const handle = await open(file, 'r+')
+  const { size } = await handle.stat()
+  await handle.write(Buffer.from([0xde, 0xad, 0xbe, 0xef]), 0, 4, Math.floor(size / 2))
+  await handle.close()
+
+  // Nothing reads the object meanwhile: only the auditor can find the damage.
+  const deadline = Date.now() + 30_000
+  while ((await readdir(join(node.devicePath, 'quarantine'))).length === 0) {
+    if (Date.now() > deadline) t.fail('the auditor never quarantined the damaged replica')
+    await sleep(100)
+  }
+  const device = { id: -1, host: '127.0.0.1', port: node.port, device: 'd1' }
+  for (;;) {
+    // Through the object client a GET is always right; straight from the node it is right or absent, never wrong.
+    sameBytes(t, await collect((await cluster.client.get(path)).body), body, 'a GET through the object client')
+    const direct = await collect((await cluster.pool.client(device).get({ device: 'd1', partition, ...path })).body)
+    if (direct.length > 0) {
+      sameBytes(t, direct, body, 'the restored replica')
+      break
+    }
+    if (Date.now() > deadline) t.fail('the replicators never restored the quarantined replica')
+    await sleep(100)
+  }
 })
