@@ -26,6 +26,8 @@ export interface AllInOneConfig {
   /** Require NBD over TLS with the pre-shared keys in this `identity:hexkey` file. */
   nbdTlsPskFile?: string
   partPower: number
+  /** Pause between the storage nodes' replication passes (their default when absent). */
+  replicationIntervalMs?: number
   /** The compute agent's gRPC port (0 binds an ephemeral one on first start, kept for restarts); undefined runs no agent. */
   computePort?: number
 }
@@ -149,7 +151,8 @@ export class AllInOne implements Startable {
     await writeFile(this.nodeConfigPath(node.id), JSON.stringify({
       id: node.id, host: this.config.host, port: node.port, metricsPort: 0,
       devices: [{ name: DEVICE, path: node.devicePath }],
-      ringPath: this.ringPath
+      ringPath: this.ringPath,
+      replicationIntervalMs: this.config.replicationIntervalMs
     }, null, 2) + '\n')
   }
 

@@ -33,6 +33,8 @@ SIGINT/SIGTERM. Logs go to DIR/logs/.
   --compute-port N         compute agent's gRPC port (default 6300; 0 picks a free
                            one on first start)
   --part-power P           partition power of a new ring (default 10)
+  --replication-interval S seconds between the storage nodes' replication
+                           passes (default 30)
 
 Servers keep running when ringstack up stops (the next start's agent takes
 them over again); delete them first to stop their QEMUs.`
@@ -53,6 +55,7 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
         'storage-port-base': { type: 'string', default: '6200' },
         'compute-port': { type: 'string', default: '6300' },
         'part-power': { type: 'string', default: '10' },
+        'replication-interval': { type: 'string', default: '30' },
         help: { type: 'boolean', short: 'h' }
       }
     }))
@@ -66,6 +69,11 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
   }
   const portBase = Number(values['storage-port-base'])
   const partPower = Number(values['part-power'])
+  const replicationSeconds = Number(values['replication-interval'])
+  if (!(replicationSeconds > 0) || !Number.isFinite(replicationSeconds)) {
+    io.err('ringstack up: --replication-interval must be a positive number of seconds')
+    return EXIT_USAGE
+  }
   const httpPort = Number(values['http-port'])
   const nbdPort = Number(values['nbd-port'])
   const computePort = Number(values['compute-port'])
@@ -105,6 +113,7 @@ export async function upCommand (argv: string[], io: CommandIO): Promise<number>
     baseDomain,
     storagePortBase: portBase,
     partPower,
+    replicationIntervalMs: Math.round(replicationSeconds * 1000),
     computePort
   },
     // The terminal shows the ready line and warnings; each role's full log is in DATA/logs/.
