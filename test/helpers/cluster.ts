@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ExecutionContext } from 'ava'
 import { createLogger, silentLogger } from '../../lib/logger.ts'
-import { buildRing, type Ring } from '../../ring/index.ts'
+import { buildRing, readBuilderFile, Ring, RingBuilder, ringPaths, writeBuilderFile, writeRingFile } from '../../ring/index.ts'
 import { GrpcStorageNodeClient, HybridClock, StorageError } from '../../storage/index.ts'
 import { NodePool, ObjectClient, type ObjectClientOptions, type ObjectPath } from '../../storage/object-client/index.ts'
 import { killAndWait, spawnRingstack, type Spawned } from './processes.ts'
@@ -24,12 +24,15 @@ export interface TestNode {
  */
 export class TestCluster {
   readonly dir: string
-  readonly ring: Ring
+  /** The ring in force; addNode() swaps in the rebalanced one. */
+  ring: Ring
   readonly nodes: TestNode[]
   readonly pool: NodePool
   readonly client: ObjectClient
 
   private readonly clock = new HybridClock()
+  /** What every node's config holds besides its identity and device. */
+  private nodeConfig: Record<string, unknown> = {}
 
   private constructor (dir: string, ring: Ring, nodes: TestNode[], options: ObjectClientOptions) {
     this.dir = dir
@@ -115,12 +118,44 @@ export class TestCluster {
     const ring = await buildRing({
       ringDir: join(dir, 'ring'),
       partPower: options.partPower ?? 8,
+      // A test cluster may rebalance right away (addNode).
+      minPartHours: 0,
       replicas: Math.min(3, count),
       devices: nodes.map((n, i) => ({ region: 1, zone: i + 1, host: '127.0.0.1', port: n.port, device: 'd1', weight: 100 }))
     })
     const cluster = new TestCluster(dir, ring, nodes, options.client ?? {})
+    cluster.nodeConfig = { logLevel: 'warn', ...replication, ...options.nodeConfig }
     t?.teardown(async () => await cluster.destroy())
     return cluster
+  }
+
+  /**
+   * Starts one more node and adds its device to the ring (zone of its
+   * own, the same weight), rebalances and writes the ring file the nodes
+   * watch; this cluster's clients use the new ring at once.
+   */
+  async addNode (): Promise<TestNode> {
+    const id = `node${this.nodes.length + 1}`
+    const node: TestNode = { id, port: 0, configPath: join(this.dir, `${id}.json`), devicePath: join(this.dir, id, 'd1') }
+    await mkdir(node.devicePath, { recursive: true })
+    const write = async (): Promise<void> => {
+      await writeFile(node.configPath, JSON.stringify({
+        id, host: '127.0.0.1', port: node.port, metricsPort: 0, devices: [{ name: 'd1', path: node.devicePath }], ...this.nodeConfig
+      }))
+    }
+    await write()
+    node.process = await spawnRingstack(['storage', '--config', node.configPath], READY)
+    node.port = Number(node.process.match[1])
+    await write()
+    this.nodes.push(node)
+    const paths = ringPaths(join(this.dir, 'ring'))
+    const builder = RingBuilder.fromState(await readBuilderFile(paths.builder))
+    builder.addDevice({ region: 1, zone: this.nodes.length, host: '127.0.0.1', port: node.port, device: 'd1', weight: 100 })
+    builder.rebalance()
+    await writeBuilderFile(paths.builder, builder.toState())
+    await writeRingFile(paths.ring, builder.toRingData())
+    this.ring = await Ring.load(paths.ring)
+    return node
   }
 
   async startNode (index: number): Promise<void> {
