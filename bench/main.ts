@@ -3,6 +3,7 @@ import { bootBench } from './boot.ts'
 import { nbdBench } from './nbd.ts'
 import { chunksBench } from './chunks.ts'
 import { objectsBench } from './objects.ts'
+import { repairBench } from './repair.ts'
 import { s3Bench } from './s3.ts'
 
 const benches: Record<string, (options: { seconds: number }) => Promise<string>> = {
@@ -10,7 +11,8 @@ const benches: Record<string, (options: { seconds: number }) => Promise<string>>
   objects: objectsBench,
   chunks: chunksBench,
   s3: s3Bench,
-  boot: bootBench
+  boot: bootBench,
+  repair: repairBench
 }
 
 const { positionals, values } = parseArgs({

@@ -46,6 +46,10 @@ export interface ReplicatorOptions {
   now?: () => number
 }
 
+/** Partitions a pass works on at once, and pushes in flight per partition and peer: small objects are all round trips. */
+const PARTITIONS_IN_FLIGHT = 4
+const PUSHES_IN_FLIGHT = 8
+
 interface Snapshot {
   entries: Array<{ hash: string, entry: IndexEntry }>
   digest: Map<string, string>
@@ -67,6 +71,7 @@ export class Replicator implements Startable {
   private readonly options: ReplicatorOptions
   private running: Promise<void> | undefined
   private stopping = false
+  private paceUntil = 0
   private readonly wake = new AbortController()
   readonly stats: ReplicatorStats = { handoffPartitions: 0, pushed: 0, lastPassUnixMs: 0 }
 
@@ -106,27 +111,36 @@ export class Replicator implements Startable {
   private async pass (): Promise<void> {
     const ring = await this.components.ring()
     if (ring === undefined) return
-    const self = this.components.self()
     const horizon = (this.options.now ?? Date.now)() - this.options.reclaimAgeMs
     let handoffs = 0
     for (const [name, device] of this.components.devices) {
-      for (const partition of await device.partitions()) {
-        if (this.stopping) return
-        const primaries = ring.primaries(partition)
-        const isSelf = (d: RingDevice): boolean => hostPort(d.host, d.port) === self && d.device === name
-        const primary = primaries.some(isSelf)
-        const snapshot = await this.snapshot(device, partition, horizon)
-        if (snapshot.entries.length === 0) continue
-        if (!primary) handoffs++
-        let complete = true
-        for (const target of primaries.filter((d) => !isSelf(d))) {
-          complete = await this.sync(device, partition, snapshot, target) && complete
+      const partitions = await device.partitions()
+      let next = 0
+      await Promise.all(Array.from({ length: PARTITIONS_IN_FLIGHT }, async () => {
+        for (let i = next++; i < partitions.length && !this.stopping; i = next++) {
+          if (await this.replicate(ring, name, device, partitions[i]!, horizon) === 'handoff') handoffs++
         }
-        if (!primary && complete) await this.release(device, partition, snapshot.entries)
-      }
+      }))
     }
     this.components.metrics.handoffPartitions(handoffs)
     this.stats.handoffPartitions = handoffs
+  }
+
+  /** One partition of one device: pushed to the other primaries (and given back, for a handoff). */
+  private async replicate (ring: Ring, name: string, device: Device, partition: number, horizon: number):
+  Promise<'empty' | 'primary' | 'handoff'> {
+    const self = this.components.self()
+    const primaries = ring.primaries(partition)
+    const isSelf = (d: RingDevice): boolean => hostPort(d.host, d.port) === self && d.device === name
+    const primary = primaries.some(isSelf)
+    const snapshot = await this.snapshot(device, partition, horizon)
+    if (snapshot.entries.length === 0) return 'empty'
+    let complete = true
+    for (const target of primaries.filter((d) => !isSelf(d))) {
+      complete = await this.sync(device, partition, snapshot, target) && complete
+    }
+    if (!primary && complete) await this.release(device, partition, snapshot.entries)
+    return primary ? 'primary' : 'handoff'
   }
 
   /**
@@ -157,13 +171,15 @@ export class Replicator implements Startable {
       const theirs = new Map((await client.partitionEntries(target.device, partition, suffixes, { deadline: deadline() }))
         .map((e) => [e.hash, e.timestamp]))
       const wanted = new Set(suffixes)
-      for (const { hash, entry } of snapshot.entries) {
-        if (this.stopping) return false
-        if (!wanted.has(suffixOf(hash))) continue
-        if ((theirs.get(hash) ?? -1n) >= entry.timestamp) continue
-        await this.push(device, partition, entry, client, refOf(entry.name, target.device, partition), deadline())
-      }
-      return true
+      const missing = snapshot.entries.filter(({ hash, entry }) => wanted.has(suffixOf(hash)) && (theirs.get(hash) ?? -1n) < entry.timestamp)
+      let next = 0
+      await Promise.all(Array.from({ length: Math.min(PUSHES_IN_FLIGHT, missing.length) }, async () => {
+        for (let i = next++; i < missing.length && !this.stopping; i = next++) {
+          const { entry } = missing[i]!
+          await this.push(device, partition, entry, client, refOf(entry.name, target.device, partition), deadline())
+        }
+      }))
+      return !this.stopping
     } catch (err) {
       this.components.logger.warn({ partition, node: address, err: (err as Error).message }, 'replication to a node failed; next pass')
       return false
@@ -219,10 +235,17 @@ export class Replicator implements Startable {
     }
   }
 
-  /** Paces pushes: each costs 1/ops-limit and bytes/bytes-limit seconds, whichever is longer. */
+  /**
+   * Paces pushes: each takes the next slot of 1/ops-limit or
+   * bytes/bytes-limit seconds (whichever is longer) on one shared timeline,
+   * so pushes in flight together still keep to the limits.
+   */
   private async throttle (bytes: number): Promise<void> {
     const { maxBytesPerSecond, maxOpsPerSecond } = this.options
-    const ms = Math.max(maxBytesPerSecond > 0 ? (bytes / maxBytesPerSecond) * 1000 : 0, maxOpsPerSecond > 0 ? 1000 / maxOpsPerSecond : 0)
-    if (ms > 0) await sleep(Math.ceil(ms), undefined, { signal: this.wake.signal }).catch(() => {})
+    const cost = Math.max(maxBytesPerSecond > 0 ? (bytes / maxBytesPerSecond) * 1000 : 0, maxOpsPerSecond > 0 ? 1000 / maxOpsPerSecond : 0)
+    if (cost === 0) return
+    const now = performance.now()
+    this.paceUntil = Math.max(this.paceUntil, now) + cost
+    await sleep(Math.ceil(this.paceUntil - now), undefined, { signal: this.wake.signal }).catch(() => {})
   }
 }
