@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { BackgroundLoop } from '../../lib/background-loop.ts'
 import type { Startable } from '../../lib/lifecycle.ts'
 import type { Logger } from '../../lib/logger.ts'
 import type { Device } from '../device.ts'
@@ -31,41 +31,28 @@ export interface AuditorOptions {
 export class Auditor implements Startable {
   private readonly components: AuditorComponents
   private readonly options: AuditorOptions
-  private running: Promise<void> | undefined
-  private stopping = false
-  private readonly wake = new AbortController()
+  private readonly loop: BackgroundLoop
 
   constructor (components: AuditorComponents, options: AuditorOptions) {
     this.components = components
     this.options = options
+    this.loop = new BackgroundLoop('audit sweep', options.intervalMs, async () => {
+      for (const device of components.devices.values()) await this.sweep(device)
+    }, components.logger)
   }
 
   async start (): Promise<void> {
-    this.running ??= this.loop()
+    await this.loop.start()
   }
 
   async stop (): Promise<void> {
-    this.stopping = true
-    this.wake.abort()
-    await this.running
-  }
-
-  private async loop (): Promise<void> {
-    while (!this.stopping) {
-      try {
-        await sleep(this.options.intervalMs, undefined, { signal: this.wake.signal })
-        for (const device of this.components.devices.values()) await this.sweep(device)
-      } catch (err) {
-        if (this.stopping) return
-        this.components.logger.warn({ err }, 'audit sweep failed')
-      }
-    }
+    await this.loop.stop()
   }
 
   private async sweep (device: Device): Promise<void> {
     for (const partition of await device.partitions()) {
       for (const { entry } of await device.entries(partition)) {
-        if (this.stopping) return
+        if (this.loop.stopping) return
         if (entry.deleted) continue
         await this.audit(device, objectKey(refOf(entry.name, device.name, partition)), entry.size)
       }
@@ -90,6 +77,6 @@ export class Auditor implements Startable {
       this.components.logger.error({ name: key.name, partition: key.ref.partition, err: err.message }, 'audit found a corrupt replica')
     }
     const owed = (size / this.options.bytesPerSecond) * 1000 - (performance.now() - started)
-    if (owed > 0) await sleep(owed, undefined, { signal: this.wake.signal })
+    if (owed > 0) await this.loop.pause(owed)
   }
 }

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises'
+import { BackgroundLoop } from '../../lib/background-loop.ts'
 import type { Startable } from '../../lib/lifecycle.ts'
 import type { Logger } from '../../lib/logger.ts'
 import { hostPort } from '../../lib/host-port.ts'
@@ -69,43 +69,31 @@ interface Snapshot {
 export class Replicator implements Startable {
   private readonly components: ReplicatorComponents
   private readonly options: ReplicatorOptions
-  private running: Promise<void> | undefined
-  private stopping = false
+  private readonly loop: BackgroundLoop
   private paceUntil = 0
-  private readonly wake = new AbortController()
   readonly stats: ReplicatorStats = { handoffPartitions: 0, pushed: 0, lastPassUnixMs: 0 }
 
   constructor (components: ReplicatorComponents, options: ReplicatorOptions) {
     this.components = components
     this.options = options
+    this.loop = new BackgroundLoop('replication pass', options.intervalMs, async () => {
+      const started = performance.now()
+      await this.pass()
+      components.metrics.passDone((performance.now() - started) / 1000)
+      this.stats.lastPassUnixMs = Date.now()
+    }, components.logger)
   }
 
   async start (): Promise<void> {
-    this.running ??= this.loop()
+    await this.loop.start()
   }
 
   async stop (): Promise<void> {
-    this.stopping = true
-    this.wake.abort()
-    await this.running
+    await this.loop.stop()
   }
 
-  private async loop (): Promise<void> {
-    while (!this.stopping) {
-      try {
-        await sleep(this.options.intervalMs, undefined, { signal: this.wake.signal })
-      } catch {
-        return
-      }
-      const started = performance.now()
-      try {
-        await this.pass()
-        this.components.metrics.passDone((performance.now() - started) / 1000)
-        this.stats.lastPassUnixMs = Date.now()
-      } catch (err) {
-        this.components.logger.warn({ err }, 'replication pass failed')
-      }
-    }
+  private get stopping (): boolean {
+    return this.loop.stopping
   }
 
   private async pass (): Promise<void> {
@@ -246,6 +234,6 @@ export class Replicator implements Startable {
     if (cost === 0) return
     const now = performance.now()
     this.paceUntil = Math.max(this.paceUntil, now) + cost
-    await sleep(Math.ceil(this.paceUntil - now), undefined, { signal: this.wake.signal }).catch(() => {})
+    await this.loop.pause(Math.ceil(this.paceUntil - now))
   }
 }
