@@ -49,6 +49,13 @@ export interface ReplicatorOptions {
 /** Partitions a pass works on at once, and pushes in flight per partition and peer: small objects are all round trips. */
 const PARTITIONS_IN_FLIGHT = 4
 const PUSHES_IN_FLIGHT = 8
+/**
+ * A partition that has not changed here since every peer held it is only
+ * compared again on every this-many-th pass: a peer that lost data (a
+ * wiped disk, a quarantined replica) is found by then, and in between a
+ * pass costs a local index walk, not two calls per partition and peer.
+ */
+const FULL_CHECK_EVERY = 10
 
 interface Snapshot {
   entries: Array<{ hash: string, entry: IndexEntry }>
@@ -71,6 +78,9 @@ export class Replicator implements Startable {
   private readonly options: ReplicatorOptions
   private readonly loop: BackgroundLoop
   private paceUntil = 0
+  private passes = 0
+  /** Per device and partition: the ring version and local digest it last had when every peer held all of it. */
+  private readonly inSync = new Map<string, string>()
   readonly stats: ReplicatorStats = { handoffPartitions: 0, pushed: 0, lastPassUnixMs: 0 }
 
   constructor (components: ReplicatorComponents, options: ReplicatorOptions) {
@@ -100,13 +110,14 @@ export class Replicator implements Startable {
     const ring = await this.components.ring()
     if (ring === undefined) return
     const horizon = (this.options.now ?? Date.now)() - this.options.reclaimAgeMs
+    const full = this.passes++ % FULL_CHECK_EVERY === 0
     let handoffs = 0
     for (const [name, device] of this.components.devices) {
       const partitions = await device.partitions()
       let next = 0
       await Promise.all(Array.from({ length: PARTITIONS_IN_FLIGHT }, async () => {
         for (let i = next++; i < partitions.length && !this.stopping; i = next++) {
-          if (await this.replicate(ring, name, device, partitions[i]!, horizon) === 'handoff') handoffs++
+          if (await this.replicate(ring, name, device, partitions[i]!, horizon, full) === 'handoff') handoffs++
         }
       }))
     }
@@ -115,7 +126,7 @@ export class Replicator implements Startable {
   }
 
   /** One partition of one device: pushed to the other primaries (and given back, for a handoff). */
-  private async replicate (ring: Ring, name: string, device: Device, partition: number, horizon: number):
+  private async replicate (ring: Ring, name: string, device: Device, partition: number, horizon: number, full: boolean):
   Promise<'empty' | 'primary' | 'handoff'> {
     const self = this.components.self()
     const primaries = ring.primaries(partition)
@@ -123,10 +134,15 @@ export class Replicator implements Startable {
     const primary = primaries.some(isSelf)
     const snapshot = await this.snapshot(device, partition, horizon)
     if (snapshot.entries.length === 0) return 'empty'
+    const targets = primaries.filter((d) => !isSelf(d))
+    // Unchanged here since every peer was found holding it, under the same ring: only a full pass asks again.
+    const key = `${name}/${partition}`
+    const state = `${ring.version} ${JSON.stringify([...snapshot.digest])}`
+    if (primary && !full && this.inSync.get(key) === state) return 'primary'
     let complete = true
-    for (const target of primaries.filter((d) => !isSelf(d))) {
-      complete = await this.sync(device, partition, snapshot, target) && complete
-    }
+    for (const target of targets) complete = await this.sync(device, partition, snapshot, target) && complete
+    if (complete) this.inSync.set(key, state)
+    else this.inSync.delete(key)
     if (!primary && complete) await this.release(device, partition, snapshot.entries)
     return primary ? 'primary' : 'handoff'
   }
